@@ -1,0 +1,109 @@
+"""The main job, start to end: sources → parsers → index → operations → diagnosis.
+
+`Analysis` owns the temporary index of one bundle; the CLI's commands ask it questions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stacksleuth.correlate.operations import Operation, build_operations
+from stacksleuth.diagnose.engine import diagnose
+from stacksleuth.diagnose.rulebook import Rule, load_rules
+from stacksleuth.findings import SCHEMA, Finding
+from stacksleuth.index.ingest import FileReport, ingest
+from stacksleuth.index.store import EventStore
+from stacksleuth.parsers.server_show import faults as read_faults
+from stacksleuth.sources.discover import discover
+from stacksleuth.sources.interface import Inventory
+from stacksleuth.workflows.machine import builtin_workflow
+
+
+@dataclass(slots=True)
+class Analysis:
+    """One bundle read into an index, with its parse report."""
+
+    inventory: Inventory
+    reports: list[FileReport]
+    store: EventStore
+    workdir: Path
+    faults: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, paths: list[Path], workers: int | None = None) -> "Analysis":
+        """Discover, parse and index `paths`; raises SourceError when nothing at all can be read."""
+        workdir = Path(tempfile.mkdtemp(prefix="stacksleuth-"))
+        try:
+            inventory = discover(paths, workdir / "unpacked")
+            reports = ingest(inventory.logs, workdir / "parts", workers)
+            store = EventStore(workdir / "parts", workdir / "index.duckdb")
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        analysis = cls(inventory, reports, store, workdir)
+        analysis.problems = list(inventory.problems) + [r.error for r in reports if r.error]
+        for state in inventory.states:
+            found, error = read_faults(state.path)
+            analysis.faults.update(found)
+            if error:
+                analysis.problems.append(error)
+        return analysis
+
+    def close(self) -> None:
+        """Drop the index and any unpacked archives."""
+        self.store.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def operations(self) -> list[Operation]:
+        """Every boot in the bundle, with its stages and outcome."""
+        return build_operations(self.store, builtin_workflow("boot"))
+
+    def diagnose(self, rules: list[Rule] | None = None) -> tuple[list[Operation], list[Finding]]:
+        """Operations and the findings that explain them, most important first."""
+        ops = self.operations()
+        return ops, diagnose(self.store, ops, rules if rules is not None else load_rules(), self.faults)
+
+    def parse_summary(self) -> dict[str, Any]:
+        """Counts for the `parse` section of the JSON report."""
+        files = [
+            {
+                "host": r.host, "file": r.file, "service": r.service, "format": r.fmt,
+                "lines": r.stats.lines, "events": r.stats.events, "continuation": r.stats.continuation,
+                "blank": r.stats.blank, "unparsed": r.stats.unparsed,
+                "unparsed_samples": [{"line": n, "text": t} for n, t in r.stats.samples],
+            }
+            for r in self.reports
+        ]
+        return {
+            "files": len(files),
+            "hosts": sorted({r.host for r in self.reports}),
+            "lines": sum(f["lines"] for f in files),
+            "events": sum(f["events"] for f in files),
+            "unparsed": sum(f["unparsed"] for f in files),
+            "skipped": self.inventory.skipped,
+            "problems": self.problems,
+            "per_file": files,
+        }
+
+
+def report_document(analysis: Analysis, ops: list[Operation], findings: list[Finding]) -> dict[str, Any]:
+    """The whole `--json` document."""
+    return {
+        "schema": SCHEMA,
+        "findings": [f.to_json() for f in findings],
+        "operations": [
+            {
+                "operation": op.kind, "request_id": op.request_id, "request_ids": op.request_ids,
+                "instance": op.instance, "outcome": op.outcome, "stage": op.stage, "reached": op.reached,
+                "api_status": op.api_status, "start": op.start, "end": op.end, "hosts": op.hosts,
+                "events": len(op.events),
+            }
+            for op in ops
+        ],
+        "parse": analysis.parse_summary(),
+    }

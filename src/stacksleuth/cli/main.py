@@ -1,0 +1,95 @@
+"""`stacksleuth`: diagnose a bundle of OpenStack logs, or trace one id through it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from stacksleuth import __version__
+from stacksleuth.analysis import Analysis, report_document
+from stacksleuth.correlate.trace import trace_events
+from stacksleuth.errors import ExitCode, StacksleuthError
+from stacksleuth.reports.terminal import render_diagnosis, render_timeline
+
+_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+
+
+def _guarded(run: Callable[[], int]) -> None:
+    """Run a command; any stacksleuth error becomes one line on stderr and exit code 2."""
+    try:
+        code = run()
+    except StacksleuthError as exc:
+        click.echo(f"stacksleuth: error: {exc}", err=True)
+        sys.exit(ExitCode.USAGE)
+    sys.exit(code)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="stacksleuth")
+def cli() -> None:
+    """Find why an OpenStack operation failed, from the logs the cloud left behind."""
+
+
+@cli.command()
+@_paths
+@click.option("--json", "as_json", is_flag=True, help="Print the stacksleuth/diagnosis/v1 JSON document.")
+@click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
+def diagnose(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
+    """Diagnose every failed or stuck operation in PATHS (directories, sosreports, tarballs).
+
+    Exit code 0: nothing wrong found; 1: problems found; 2: bad usage or unreadable input.
+    """
+
+    def run() -> int:
+        analysis = Analysis.open(list(paths), workers)
+        try:
+            ops, findings = analysis.diagnose()
+            document = report_document(analysis, ops, findings)
+        finally:
+            analysis.close()
+        _emit(document, as_json)
+        serious = [f for f in findings if f.severity in ("critical", "error", "warning")]
+        return ExitCode.PROBLEMS if serious else ExitCode.OK
+
+    _guarded(run)
+
+
+@cli.command()
+@click.argument("key")
+@_paths
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def trace(key: str, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Print the merged timeline of KEY (request id, instance, port, volume or image id) across PATHS."""
+
+    def run() -> int:
+        analysis = Analysis.open(list(paths))
+        try:
+            events = trace_events(analysis.store, key)
+        finally:
+            analysis.close()
+        if as_json:
+            click.echo(json.dumps({"schema": "stacksleuth/trace/v1", "key": key,
+                                   "events": [_event_json(e) for e in events]}, indent=2))
+        else:
+            render_timeline(Console(), events, key)
+        return ExitCode.OK if events else ExitCode.PROBLEMS
+
+    _guarded(run)
+
+
+def _emit(document: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        render_diagnosis(Console(), document)
+
+
+def _event_json(event: Any) -> dict[str, Any]:
+    fields = ("ts", "host", "service", "level", "logger", "request_id", "global_request_id", "instance",
+              "message", "file", "line", "exception", "status")
+    return {name: getattr(event, name) for name in fields}

@@ -1,0 +1,1 @@
+"""Join events into operations: request ids, global request ids, instance ids, time."""

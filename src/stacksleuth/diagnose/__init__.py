@@ -1,0 +1,1 @@
+"""From operations and events to ranked findings, using the rules in knowledge/rules."""

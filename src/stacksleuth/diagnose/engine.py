@@ -1,0 +1,194 @@
+"""Explain each failed operation with the rule closest to its root cause, and report bundle-wide problems.
+
+Operation-scope rules are tested on an operation's own events; bundle-scope rules (a message queue down,
+a database gone) are searched once over the whole index and joined to failed operations by stage and time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from stacksleuth.correlate.operations import Operation
+from stacksleuth.diagnose.rulebook import Rule
+from stacksleuth.events import Event
+from stacksleuth.findings import Evidence, Finding
+from stacksleuth.index.store import EventStore
+
+#: How far from an operation a bundle-wide event may be and still explain it.
+WINDOW = timedelta(minutes=10)
+EVIDENCE_LINES = 5
+_SAMPLE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched, with the events that made it match."""
+
+    rule: Rule
+    events: tuple[Event, ...]
+    count: int
+
+
+def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults: dict[str, str]) -> list[Finding]:
+    """All findings, most important first. `faults` maps instance uuid → fault message users saw."""
+    bundle = _bundle_matches(store, [r for r in rules if r.scope == "bundle" and r.match])
+    findings: list[Finding] = []
+    used: set[str] = set()
+    for op in ops:
+        if op.outcome == "active":
+            continue
+        own = [] if op.outcome == "unknown" else _operation_matches(op, rules)
+        matches = own + _joined(op, bundle)
+        if not matches:
+            continue
+        matches.sort(key=lambda m: -m.rule.priority)
+        used.update(m.rule.id for m in matches if m.rule.scope == "bundle")
+        findings.append(_op_finding(op, matches, faults))
+    for match in bundle:
+        if match.rule.id not in used:
+            findings.append(_bundle_finding(match))
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _bundle_matches(store: EventStore, rules: list[Rule]) -> list[Match]:
+    found = []
+    for rule in rules:
+        if not all(store.scalar(f"SELECT count(*) FROM events WHERE {w}", p) for w, p in (r.sql() for r in rule.requires)):
+            continue
+        clauses = [p.sql() for p in rule.match]
+        where = " OR ".join(f"({w})" for w, _ in clauses)
+        params = [x for _, p in clauses for x in p]
+        count = store.scalar(f"SELECT count(*) FROM events WHERE {where}", params)
+        if count:
+            found.append(Match(rule, tuple(store.events(where, params, limit=_SAMPLE)), int(count)))
+    return found
+
+
+def _operation_matches(op: Operation, rules: list[Rule]) -> list[Match]:
+    found = []
+    for rule in rules:
+        if rule.scope != "operation":
+            continue
+        if rule.when is not None:
+            if _condition_holds(rule, op):
+                found.append(Match(rule, tuple(op.events[-1:]), 1))
+            continue
+        hits = tuple(e for e in op.events if any(p.matches(e) for p in rule.match))
+        if hits and all(any(p.matches(e) for e in op.events) for p in rule.requires):
+            found.append(Match(rule, hits, len(hits)))
+    return found
+
+
+def _condition_holds(rule: Rule, op: Operation) -> bool:
+    cond = rule.when
+    assert cond is not None
+    if cond.outcome and op.outcome not in cond.outcome:
+        return False
+    if cond.stage and op.stage not in cond.stage:
+        return False
+    services = {e.service for e in op.events}
+    return not any(re.fullmatch(s, svc) for s in cond.silent for svc in services)
+
+
+def _joined(op: Operation, bundle: list[Match]) -> list[Match]:
+    """Bundle-wide matches near the operation in time whose rule explains the stage it stopped at."""
+    start, end = _time(op.start), _time(op.end)
+    joined = []
+    for match in bundle:
+        if match.rule.stages and op.stage not in match.rule.stages:
+            continue
+        near = tuple(e for e in match.events if _near(_time(e.ts), start, end))
+        if near:
+            joined.append(Match(match.rule, near, match.count))
+    return joined
+
+
+def _near(ts: datetime | None, start: datetime | None, end: datetime | None) -> bool:
+    if ts is None or start is None:
+        return False
+    return start - WINDOW <= ts <= (end or start) + WINDOW
+
+
+def _time(ts: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(ts) if ts else None
+    except ValueError:
+        return None
+
+
+def _op_finding(op: Operation, matches: list[Match], faults: dict[str, str]) -> Finding:
+    root = matches[0]
+    values = _values(root, op)
+    symptom = _user_saw(op, faults) or root.rule.symptom.format_map(values)
+    evidence = [Evidence.of(e) for e in root.events[:EVIDENCE_LINES]]
+    if op.trigger is not None and all(ev.line != op.trigger.line or ev.file != op.trigger.file for ev in evidence):
+        evidence.append(Evidence.of(op.trigger))
+    return Finding(
+        severity=root.rule.severity,
+        title=root.rule.title.format_map(values),
+        operation=op.kind,
+        instance=op.instance,
+        request_id=op.request_id,
+        stage=op.stage if root.rule.when or not root.rule.stages or op.stage in root.rule.stages else root.rule.stages[0],
+        component=root.rule.component.format_map(values),
+        symptom=symptom,
+        cause=root.rule.cause.format_map(values),
+        fix=tuple(f.format_map(values) for f in root.rule.fix),
+        rule=root.rule.id,
+        confidence=root.rule.confidence,
+        evidence=tuple(evidence),
+        count=root.count,
+        related=tuple(dict.fromkeys(m.rule.id for m in matches[1:])),
+    )
+
+
+def _bundle_finding(match: Match) -> Finding:
+    values = _values(match, None)
+    return Finding(
+        severity=match.rule.severity,
+        title=match.rule.title.format_map(values),
+        operation=None,
+        instance=None,
+        request_id=None,
+        stage=match.rule.stages[0] if match.rule.stages else None,
+        component=match.rule.component.format_map(values),
+        symptom=match.rule.symptom.format_map(values),
+        cause=match.rule.cause.format_map(values),
+        fix=tuple(f.format_map(values) for f in match.rule.fix),
+        rule=match.rule.id,
+        confidence=match.rule.confidence,
+        evidence=tuple(Evidence.of(e) for e in match.events[:EVIDENCE_LINES]),
+        count=match.count,
+    )
+
+
+def _values(match: Match, op: Operation | None) -> defaultdict[str, str]:
+    """Placeholders a rule's text may use: named regex groups, plus the first event's own fields."""
+    values: defaultdict[str, str] = defaultdict(lambda: "?")
+    first = match.events[0] if match.events else None
+    if first is not None:
+        values.update(service=first.service, host=first.host, message=first.message[:300],
+                      exception=first.exception or "", file=first.file)
+        for pattern in match.rule.match:
+            if pattern.matches(first):
+                values.update(pattern.groups(first))
+    if op is not None:
+        values.update(instance=op.instance or "?", request_id=op.request_id or "?", stage=op.stage or "?")
+    return values
+
+
+def _user_saw(op: Operation, faults: dict[str, str]) -> str | None:
+    """What the user was shown: the instance fault, or the API's error for the request."""
+    if op.instance and op.instance in faults:
+        return f"server went to ERROR: {faults[op.instance]}"
+    if op.api_status and op.api_status >= 400:
+        thrown = next((e.message for e in op.events if e.message.startswith("HTTP exception thrown: ")), None)
+        reason = thrown[len("HTTP exception thrown: "):] if thrown else "error"
+        return f"POST /servers returned HTTP {op.api_status}: {reason}"
+    if op.outcome == "stuck":
+        return f"server stays in BUILD (task_state {op.stage or 'scheduling'}); no error is shown"
+    return None

@@ -1,0 +1,115 @@
+"""Load the rules knowledge base: one YAML file per known failure, checked strictly at load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacksleuth.errors import KnowledgeError
+from stacksleuth.patterns import Pattern
+
+SEVERITIES = ("critical", "error", "warning", "info")
+_REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", "evidence"}
+_OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope"}
+_WHEN = {"outcome", "stage", "silent"}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """What must hold of an operation for a missing-evidence rule ('logs are silent') to apply."""
+
+    outcome: tuple[str, ...] = ()  # failed / stuck
+    stage: tuple[str, ...] = ()  # the stage it stopped at
+    silent: tuple[str, ...] = ()  # services that wrote nothing for the operation (regexes)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One known failure: how to recognise it, what it means, how to fix it."""
+
+    id: str
+    title: str
+    component: str
+    severity: str
+    symptom: str
+    cause: str
+    fix: tuple[str, ...]
+    evidence: tuple[str, ...]  # where the real lines that prove the rule live (a test reads them)
+    match: tuple[Pattern, ...] = ()  # any one of these, on an event
+    requires: tuple[Pattern, ...] = ()  # each of these somewhere in the bundle as well
+    when: Condition | None = None  # operation conditions (missing-evidence rules)
+    stages: tuple[str, ...] = ()  # stages of a failed operation this rule can explain
+    scope: str = "operation"  # operation: the event belongs to the op; bundle: joins failed ops by stage and time
+    priority: int = 50  # higher = closer to the root cause
+    confidence: float = 0.8
+    references: tuple[str, ...] = ()
+
+
+def load_rule(path: Path, root: Path) -> Rule:
+    """Read and check one rule file; its id must be its path under `root` without `.yaml`."""
+    where = str(path.relative_to(root))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{where}: cannot load ({exc})") from exc
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{where}: expected a mapping")
+    missing = _REQUIRED - set(data)
+    unknown = set(data) - _REQUIRED - _OPTIONAL
+    if missing or unknown:
+        raise KnowledgeError(f"{where}: missing {sorted(missing)} / unknown {sorted(unknown)} keys")
+    expected_id = where[: -len(".yaml")]
+    if data["id"] != expected_id:
+        raise KnowledgeError(f"{where}: id is {data['id']!r} but the file says {expected_id!r}")
+    if data["severity"] not in SEVERITIES:
+        raise KnowledgeError(f"{where}: severity must be one of {SEVERITIES}")
+    if not data.get("match") and not data.get("when"):
+        raise KnowledgeError(f"{where}: a rule needs `match` (log patterns) or `when` (missing evidence)")
+    return Rule(
+        id=data["id"],
+        title=str(data["title"]),
+        component=str(data["component"]),
+        severity=data["severity"],
+        symptom=str(data["symptom"]).strip(),
+        cause=str(data["cause"]).strip(),
+        fix=tuple(str(f) for f in _list(data["fix"])),
+        evidence=tuple(str(e) for e in _list(data["evidence"])),
+        match=tuple(Pattern.load(p, f"{where}:match[{i}]") for i, p in enumerate(_list(data.get("match")))),
+        requires=tuple(Pattern.load(p, f"{where}:requires[{i}]") for i, p in enumerate(_list(data.get("requires")))),
+        when=_condition(data.get("when"), where),
+        stages=tuple(_list(data.get("stages"))),
+        scope=str(data.get("scope", "operation")),
+        priority=int(data.get("priority", 50)),
+        confidence=float(data.get("confidence", 0.8)),
+        references=tuple(str(r) for r in _list(data.get("references"))),
+    )
+
+
+def load_rules(root: Path | None = None) -> list[Rule]:
+    """Every rule under `root` (the built-in knowledge base by default), sorted by id."""
+    base = root or Path(str(resources.files("stacksleuth.knowledge"))) / "rules"
+    rules = [load_rule(p, base) for p in sorted(base.rglob("*.yaml"))]
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise KnowledgeError(f"{rule.id}: defined twice")
+        seen.add(rule.id)
+    return rules
+
+
+def _condition(data: Any, where: str) -> Condition | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) - _WHEN:
+        raise KnowledgeError(f"{where}:when: allowed keys are {sorted(_WHEN)}")
+    return Condition(*(tuple(_list(data.get(k))) for k in ("outcome", "stage", "silent")))
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

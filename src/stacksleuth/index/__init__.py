@@ -1,0 +1,1 @@
+"""Events in an embedded columnar store (DuckDB over Parquet): a second question costs a query, not a re-read."""

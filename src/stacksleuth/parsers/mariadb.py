@@ -1,0 +1,36 @@
+"""MariaDB/MySQL error log. The hour is not zero-padded in MariaDB 10.x.
+
+Real sample (Zed lab): `2026-11-21  5:17:08 0 [Warning] Could not increase number of max_open_files to more than 1024`
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator
+
+from stacksleuth.events import Row
+from stacksleuth.parsers.interface import FileMeta, ParseStats
+from stacksleuth.parsers.lines import fold
+
+_LINE = re.compile(r"(\d{4}-\d\d-\d\d) +(\d{1,2}):(\d\d:\d\d)(?:\.\d+)? +(\d+) \[(\w+)\] (.*)")
+_LEVELS = {"Note": "INFO", "Warning": "WARNING", "ERROR": "ERROR", "Error": "ERROR", "System": "INFO"}
+
+
+class MariadbParser:
+    """One row per error-log line; other lines continue the previous one."""
+
+    name = "mariadb"
+    sniff = re.compile(r"\d{4}-\d\d-\d\d +\d{1,2}:\d\d:\d\d(?:\.\d+)? +\d+ \[(Note|Warning|ERROR|Error|System)\] ")
+
+    def parse(self, lines: Iterable[str], meta: FileMeta, stats: ParseStats) -> Iterator[Row]:
+        """Yield rows with the connection/thread id as pid."""
+
+        def recognise(line: str, lineno: int) -> list[object] | None:
+            m = _LINE.match(line)
+            if m is None:
+                return None
+            day, hour, rest, thread, level, message = m.groups()
+            return [meta.host, meta.display, lineno, f"{day} {int(hour):02d}:{rest}.000", meta.service,
+                    _LEVELS.get(level, "INFO"), "mysqld", thread, None, None, None, message, "", None, None]
+
+        return fold(lines, recognise, stats)

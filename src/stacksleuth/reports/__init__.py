@@ -1,0 +1,1 @@
+"""Render findings for people (terminal) and machines (JSON)."""

@@ -1,0 +1,1 @@
+"""Where bytes come from: directories, sosreports, tarballs of many nodes."""

@@ -1,0 +1,52 @@
+"""Open a log file as text whatever its compression: rotated `.gz`, `.bz2`, `.xz` read transparently."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+from pathlib import Path
+from typing import IO
+
+_MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
+
+
+def compression(path: Path) -> str | None:
+    """Name the compression of `path` from its first bytes (file names lie: `.bzip2.out` is plain)."""
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open `path` for reading bytes, decompressing when needed."""
+    kind = compression(path)
+    if kind == "gz":
+        return gzip.open(path, "rb")
+    if kind == "bz2":
+        return bz2.open(path, "rb")
+    if kind == "xz":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open `path` as UTF-8 text; undecodable bytes become U+FFFD rather than failing the file.
+
+    `newline=None` folds CRLF (Loghub's files) into plain line ends.
+    """
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=None)
+
+
+def looks_binary(path: Path) -> bool:
+    """True when the (decompressed) start of the file holds NUL bytes: not a text log."""
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(4096)
+    except (OSError, EOFError, lzma.LZMAError):
+        return True
+    return b"\x00" in head

@@ -1,0 +1,1 @@
+"""Stage machines of OpenStack operations, loaded from knowledge/workflows/*.yaml."""

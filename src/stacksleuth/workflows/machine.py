@@ -1,0 +1,89 @@
+"""Load a workflow (stages and their markers) and find how far an operation got through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacksleuth.errors import KnowledgeError
+from stacksleuth.events import Event
+from stacksleuth.patterns import Pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of an operation, reached when any of its markers is seen."""
+
+    id: str
+    component: str  # the service that owns the step, blamed when nothing more specific is known
+    markers: tuple[Pattern, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """An operation's stages in order, how it starts, and what proves it succeeded."""
+
+    operation: str
+    title: str
+    request_trigger: Pattern
+    instance_trigger: Pattern
+    observed_trigger: Pattern
+    success: tuple[Pattern, ...]
+    stages: tuple[Stage, ...]
+
+    def reached(self, events: list[Event]) -> list[str]:
+        """The ids of the stages whose markers appear among `events`, in workflow order."""
+        return [s.id for s in self.stages if any(m.matches(e) for e in events for m in s.markers)]
+
+    def stage(self, stage_id: str) -> Stage:
+        """The stage called `stage_id`."""
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        raise KeyError(stage_id)
+
+    def succeeded(self, events: list[Event]) -> bool:
+        """True when a success marker is among `events`."""
+        return any(p.matches(e) for e in events for p in self.success)
+
+
+def load_workflow(path: Path) -> Workflow:
+    """Read one workflow file; errors name the file and the key."""
+    data = _yaml(path)
+    where = path.name
+    try:
+        stages = tuple(
+            Stage(s["id"], s["component"], tuple(Pattern.load(m, f"{where}:stages.{s['id']}.markers") for m in s["markers"]))
+            for s in data["stages"]
+        )
+        return Workflow(
+            operation=data["operation"],
+            title=data["title"],
+            request_trigger=Pattern.load(data["trigger"]["request"], f"{where}:trigger.request"),
+            instance_trigger=Pattern.load(data["trigger"]["instance"], f"{where}:trigger.instance"),
+            observed_trigger=Pattern.load(data["trigger"]["observed"], f"{where}:trigger.observed"),
+            success=tuple(Pattern.load(p, f"{where}:success") for p in data["success"]),
+            stages=stages,
+        )
+    except (KeyError, TypeError) as exc:
+        raise KnowledgeError(f"{where}: missing or malformed key {exc}") from exc
+
+
+def builtin_workflow(name: str = "boot") -> Workflow:
+    """A workflow shipped with stacksleuth."""
+    path = Path(str(resources.files("stacksleuth.knowledge"))) / "workflows" / f"{name}.yaml"
+    return load_workflow(path)
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{path}: cannot load ({exc})") from exc
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{path}: expected a mapping at the top")
+    return data
