@@ -43,6 +43,9 @@ def test_compute_down_explains_no_valid_host() -> None:
     top = doc["findings"][0]
     assert "No valid host" in top["symptom"]
     assert "scheduler/no-valid-host" in top["related"]
+    silent = [f for f in doc["findings"] if f["rule"] == "silence/service-stopped-writing"]
+    assert [f["component"] for f in silent] == ["nova-compute"]
+    assert silent[0]["evidence"][0]["text"].startswith("2026-11-21 04:53:32.908")
 
 
 @pytest.mark.parametrize("case", ["baseline-boot-vm2-ok", "note-virt-type-kvm-works"])

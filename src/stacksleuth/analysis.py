@@ -14,6 +14,7 @@ from typing import Any
 from stacksleuth.correlate.operations import Operation, build_operations
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
+from stacksleuth.diagnose.silence import silent_services
 from stacksleuth.findings import SCHEMA, Finding
 from stacksleuth.index.ingest import FileReport, ingest
 from stacksleuth.index.store import EventStore
@@ -66,7 +67,10 @@ class Analysis:
     def diagnose(self, rules: list[Rule] | None = None) -> tuple[list[Operation], list[Finding]]:
         """Operations and the findings that explain them, most important first."""
         ops = self.operations()
-        return ops, diagnose(self.store, ops, rules if rules is not None else load_rules(), self.faults)
+        findings = diagnose(self.store, ops, rules if rules is not None else load_rules(), self.faults)
+        findings += silent_services(self.store, ops)
+        findings.sort(key=Finding.sort_key)
+        return ops, findings
 
     def parse_summary(self) -> dict[str, Any]:
         """Counts for the `parse` section of the JSON report."""

@@ -76,17 +76,22 @@ def trace(key: str, paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(json.dumps({"schema": "stacksleuth/trace/v1", "key": key,
                                    "events": [_event_json(e) for e in events]}, indent=2))
         else:
-            render_timeline(Console(), events, key)
+            render_timeline(_console(), events, key)
         return ExitCode.OK if events else ExitCode.PROBLEMS
 
     _guarded(run)
+
+
+def _console() -> Console:
+    """A terminal console; when output goes to a file or pipe, wide enough that lines are not folded."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _emit(document: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(document, indent=2))
     else:
-        render_diagnosis(Console(), document)
+        render_diagnosis(_console(), document)
 
 
 def _event_json(event: Any) -> dict[str, Any]:

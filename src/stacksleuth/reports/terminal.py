@@ -84,7 +84,11 @@ def _print_parse_problems(console: Console, parse: dict[str, Any]) -> None:
 def render_timeline(console: Console, events: list[Event], key: str) -> None:
     """Print one merged, time-ordered timeline of every event that belongs to `key`."""
     if not events:
-        console.print(f"Nothing in the bundle mentions {key}.")
+        console.print(
+            f"Nothing in the bundle mentions {key}. If it is the request id a client printed, the request never "
+            "reached an API service whose logs are here: check the load balancer or VIP in front of the API, "
+            "haproxy's log, and the endpoint the client used (openstack endpoint list)."
+        )
         return
     table = Table(title=f"Timeline of {key}", title_justify="left", show_lines=False)
     for column in ("time", "host", "service", "level", "message", "where"):
