@@ -36,6 +36,10 @@ def test_symptom_differs_from_cause_for_disk_full() -> None:
     assert "No space left on device" in top["cause"]
     assert top["instance"] == "87209c3b-04dc-4071-ae0a-46e6fcc3f1e3"
     assert top["request_id"] == "req-7f5e0809-20aa-4bea-8e47-5386e2bc0513"
+    # evidence is the line exactly as the file has it, so an operator can grep for it
+    first = top["evidence"][0]
+    assert first["line"] == 4 and first["file"].endswith("nova__nova-compute.log")
+    assert first["text"].startswith("2026-11-21 04:56:18.220 26382 ERROR nova.image.glance [None req-7f5e0809-")
 
 
 def test_compute_down_explains_no_valid_host() -> None:

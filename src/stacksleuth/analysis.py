@@ -15,6 +15,7 @@ from stacksleuth.correlate.operations import Operation, build_operations
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
 from stacksleuth.diagnose.silence import silent_services
+from stacksleuth.diagnose.verbatim import verbatim
 from stacksleuth.findings import SCHEMA, Finding
 from stacksleuth.index.ingest import FileReport, ingest
 from stacksleuth.index.store import EventStore
@@ -70,7 +71,7 @@ class Analysis:
         findings = diagnose(self.store, ops, rules if rules is not None else load_rules(), self.faults)
         findings += silent_services(self.store, ops)
         findings.sort(key=Finding.sort_key)
-        return ops, findings
+        return ops, verbatim(findings, {log.display: log.path for log in self.inventory.logs})
 
     def parse_summary(self) -> dict[str, Any]:
         """Counts for the `parse` section of the JSON report."""
