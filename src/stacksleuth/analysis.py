@@ -22,7 +22,7 @@ from stacksleuth.index.store import EventStore
 from stacksleuth.parsers.server_show import faults as read_faults
 from stacksleuth.sources.discover import discover
 from stacksleuth.sources.interface import Inventory
-from stacksleuth.workflows.machine import builtin_workflow
+from stacksleuth.workflows.machine import builtin_workflows
 
 
 @dataclass(slots=True)
@@ -62,8 +62,8 @@ class Analysis:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def operations(self) -> list[Operation]:
-        """Every boot in the bundle, with its stages and outcome."""
-        return build_operations(self.store, builtin_workflow("boot"))
+        """Every operation (boot, volume create, network create…) in the bundle, with its stages and outcome."""
+        return [op for workflow in builtin_workflows() for op in build_operations(self.store, workflow)]
 
     def diagnose(self, rules: list[Rule] | None = None) -> tuple[list[Operation], list[Finding]]:
         """Operations and the findings that explain them, most important first."""

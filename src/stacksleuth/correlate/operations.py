@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from stacksleuth.events import Event
 from stacksleuth.index.store import EventStore
+from stacksleuth.patterns import Pattern
 from stacksleuth.workflows.machine import Workflow
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -72,7 +73,20 @@ def build_operations(store: EventStore, workflow: Workflow) -> list[Operation]:
     for op in ops:
         op.instance = _instance_of(store, op.request_ids)
     known = {op.instance for op in ops if op.instance}
-    where, params = workflow.instance_trigger.sql()
+    if workflow.instance_trigger is not None:
+        _add_instance_operations(store, workflow.instance_trigger, workflow.operation, ops, by_request, known)
+    if workflow.observed_trigger is not None:
+        _add_observed_operations(store, workflow.observed_trigger, workflow.operation, ops, known)
+    for op in ops:
+        op.events = _events_of(store, op)
+        _classify(op, workflow)
+    return ops
+
+
+def _add_instance_operations(store: EventStore, trigger: Pattern, kind: str, ops: list[Operation],
+                             by_request: dict[str, Operation], known: set[str]) -> None:
+    """Operations whose API call is not in the bundle, started from compute's lines for their instance."""
+    where, params = trigger.sql()
     for event in store.events(where, params):
         if not event.instance or event.instance in known:
             continue
@@ -80,18 +94,19 @@ def build_operations(store: EventStore, workflow: Workflow) -> list[Operation]:
         if event.request_id and event.request_id in by_request:
             by_request[event.request_id].instance = event.instance
             continue
-        op = Operation(workflow.operation, [event.request_id] if event.request_id else [], event.instance, None)
+        op = Operation(kind, [event.request_id] if event.request_id else [], event.instance, None)
         ops.append(op)
-    where, params = workflow.observed_trigger.sql()
+
+
+def _add_observed_operations(store: EventStore, trigger: Pattern, kind: str, ops: list[Operation],
+                             known: set[str]) -> None:
+    """Resources known only from API reads: created before the logs start, or never left the API."""
+    where, params = trigger.sql()
     for event in store.events(where, params):
         uuid = _UUID.search(event.message)
         if uuid and uuid.group(0) not in known:
             known.add(uuid.group(0))
-            ops.append(Operation(workflow.operation, [], uuid.group(0), event, observed_only=True))
-    for op in ops:
-        op.events = _events_of(store, op)
-        _classify(op, workflow)
-    return ops
+            ops.append(Operation(kind, [], uuid.group(0), event, observed_only=True))
 
 
 def _instance_of(store: EventStore, request_ids: list[str]) -> str | None:
@@ -137,7 +152,7 @@ def _classify(op: Operation, workflow: Workflow) -> None:
         return
     op.outcome = "failed" if failed else "unknown" if op.observed_only else "stuck"
     last = op.reached[-1] if op.reached else workflow.stages[0].id
-    if last == workflow.stages[0].id and op.api_status is not None and op.api_status < 400:
+    if last == workflow.stages[0].id and len(workflow.stages) > 1 and op.api_status is not None and op.api_status < 400:
         # the API accepted the request: what did not happen is the next stage
         last = workflow.stages[1].id
     op.stage = last

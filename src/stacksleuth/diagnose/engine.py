@@ -2,6 +2,8 @@
 
 Operation-scope rules are tested on an operation's own events; bundle-scope rules (a message queue down,
 a database gone) are searched once over the whole index and joined to failed operations by stage and time.
+An operation that succeeded is only tested by rules written for it (`when: {outcome: [active]}`): a server
+can go ACTIVE and still be broken, e.g. without the network it asked for, with no ERROR anywhere.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from stacksleuth.index.store import EventStore
 WINDOW = timedelta(minutes=10)
 EVIDENCE_LINES = 5
 _SAMPLE = 200
+_CALL = re.compile(r'"([A-Z]+) /v[\d.]+/(?:[0-9a-f]{32}/)?([^ ?"]+)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +41,8 @@ def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults:
     findings: list[Finding] = []
     used: set[str] = set()
     for op in ops:
-        if op.outcome == "active":
-            continue
         own = [] if op.outcome == "unknown" else _operation_matches(op, rules)
-        matches = own + _joined(op, bundle)
+        matches = own + ([] if op.outcome == "active" else _joined(op, bundle))
         if not matches:
             continue
         matches.sort(key=lambda m: -m.rule.priority)
@@ -71,11 +72,10 @@ def _bundle_matches(store: EventStore, rules: list[Rule]) -> list[Match]:
 def _operation_matches(op: Operation, rules: list[Rule]) -> list[Match]:
     found = []
     for rule in rules:
-        if rule.scope != "operation":
+        if rule.scope != "operation" or not _applies(rule, op):
             continue
-        if rule.when is not None:
-            if _condition_holds(rule, op):
-                found.append(Match(rule, tuple(op.events[-1:]), 1))
+        if not rule.match:
+            found.append(Match(rule, tuple(op.events[-1:]), 1))
             continue
         hits = tuple(e for e in op.events if any(p.matches(e) for p in rule.match))
         if hits and all(any(p.matches(e) for e in op.events) for p in rule.requires):
@@ -83,9 +83,11 @@ def _operation_matches(op: Operation, rules: list[Rule]) -> list[Match]:
     return found
 
 
-def _condition_holds(rule: Rule, op: Operation) -> bool:
+def _applies(rule: Rule, op: Operation) -> bool:
+    """A rule without `when` explains failed or stuck operations; one with it, the operations it names."""
     cond = rule.when
-    assert cond is not None
+    if cond is None:
+        return op.outcome != "active"
     if cond.outcome and op.outcome not in cond.outcome:
         return False
     if cond.stage and op.stage not in cond.stage:
@@ -133,7 +135,7 @@ def _op_finding(op: Operation, matches: list[Match], faults: dict[str, str]) -> 
         operation=op.kind,
         instance=op.instance,
         request_id=op.request_id,
-        stage=op.stage if root.rule.when or not root.rule.stages or op.stage in root.rule.stages else root.rule.stages[0],
+        stage=op.stage if not root.rule.stages or op.stage in root.rule.stages else root.rule.stages[0],
         component=root.rule.component.format_map(values),
         symptom=symptom,
         cause=root.rule.cause.format_map(values),
@@ -188,7 +190,13 @@ def _user_saw(op: Operation, faults: dict[str, str]) -> str | None:
     if op.api_status and op.api_status >= 400:
         thrown = next((e.message for e in op.events if e.message.startswith("HTTP exception thrown: ")), None)
         reason = thrown[len("HTTP exception thrown: "):] if thrown else "error"
-        return f"POST /servers returned HTTP {op.api_status}: {reason}"
-    if op.outcome == "stuck":
+        return f"{_call(op)} returned HTTP {op.api_status}: {reason}"
+    if op.outcome == "stuck" and op.kind == "boot":
         return f"server stays in BUILD (task_state {op.stage or 'scheduling'}); no error is shown"
     return None
+
+
+def _call(op: Operation) -> str:
+    """The API call that started the operation, as `POST /servers` (project id dropped)."""
+    found = _CALL.search(op.trigger.message) if op.trigger else None
+    return f"{found.group(1)} /{found.group(2)}" if found else "the API call"

@@ -30,8 +30,8 @@ class Workflow:
     operation: str
     title: str
     request_trigger: Pattern
-    instance_trigger: Pattern
-    observed_trigger: Pattern
+    instance_trigger: Pattern | None  # a line that starts an operation whose API call is not in the bundle
+    observed_trigger: Pattern | None  # an API read of a resource nothing else mentions
     success: tuple[Pattern, ...]
     stages: tuple[Stage, ...]
 
@@ -64,8 +64,8 @@ def load_workflow(path: Path) -> Workflow:
             operation=data["operation"],
             title=data["title"],
             request_trigger=Pattern.load(data["trigger"]["request"], f"{where}:trigger.request"),
-            instance_trigger=Pattern.load(data["trigger"]["instance"], f"{where}:trigger.instance"),
-            observed_trigger=Pattern.load(data["trigger"]["observed"], f"{where}:trigger.observed"),
+            instance_trigger=_optional(data["trigger"], "instance", where),
+            observed_trigger=_optional(data["trigger"], "observed", where),
             success=tuple(Pattern.load(p, f"{where}:success") for p in data["success"]),
             stages=stages,
         )
@@ -75,8 +75,22 @@ def load_workflow(path: Path) -> Workflow:
 
 def builtin_workflow(name: str = "boot") -> Workflow:
     """A workflow shipped with stacksleuth."""
-    path = Path(str(resources.files("stacksleuth.knowledge"))) / "workflows" / f"{name}.yaml"
-    return load_workflow(path)
+    return load_workflow(_builtin_dir() / f"{name}.yaml")
+
+
+def builtin_workflows() -> list[Workflow]:
+    """Every workflow shipped with stacksleuth, boot first (its operations lead the report)."""
+    paths = sorted(_builtin_dir().glob("*.yaml"), key=lambda p: (p.stem != "boot", p.stem))
+    return [load_workflow(p) for p in paths]
+
+
+def _builtin_dir() -> Path:
+    return Path(str(resources.files("stacksleuth.knowledge"))) / "workflows"
+
+
+def _optional(trigger: dict[str, Any], key: str, where: str) -> Pattern | None:
+    """Only a server boot can start from compute's lines or be seen through API reads alone."""
+    return Pattern.load(trigger[key], f"{where}:trigger.{key}") if key in trigger else None
 
 
 def _yaml(path: Path) -> dict[str, Any]:
