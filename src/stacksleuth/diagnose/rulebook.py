@@ -20,7 +20,11 @@ _WHEN = {"outcome", "stage", "silent"}
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """What must hold of an operation for a missing-evidence rule ('logs are silent') to apply."""
+    """What must hold of an operation for a rule to apply to it.
+
+    Alone, it makes a missing-evidence rule ('the logs are silent'); with `match`, it narrows a log rule to
+    operations in that state (e.g. `outcome: [active]` for a server that went ACTIVE yet is broken).
+    """
 
     outcome: tuple[str, ...] = ()  # failed / stuck
     stage: tuple[str, ...] = ()  # the stage it stopped at
@@ -41,7 +45,7 @@ class Rule:
     evidence: tuple[str, ...]  # where the real lines that prove the rule live (a test reads them)
     match: tuple[Pattern, ...] = ()  # any one of these, on an event
     requires: tuple[Pattern, ...] = ()  # each of these somewhere in the bundle as well
-    when: Condition | None = None  # operation conditions (missing-evidence rules)
+    when: Condition | None = None  # operation conditions; without `match`, a missing-evidence rule
     stages: tuple[str, ...] = ()  # stages of a failed operation this rule can explain
     scope: str = "operation"  # operation: the event belongs to the op; bundle: joins failed ops by stage and time
     priority: int = 50  # higher = closer to the root cause
