@@ -12,6 +12,21 @@ _GENERIC = {"api", "server", "scheduler", "volume", "backup", "registry", "manag
             "l3-agent", "metadata-agent", "openvswitch-agent", "linuxbridge-agent", "metering-agent",
             "privsep-helper", "api-cfn", "rpc-server", "ovs-cleanup", "netns-cleanup", "sriov-agent"}
 
+# files that name their service outright, whatever directory they are in
+_BY_NAME = {
+    "startup_log": "rabbitmq-startup",  # rabbitmq-server's boot banner and errors (free text)
+    "startup_err": "rabbitmq-startup",
+    "syslog": "syslog",
+    "messages": "syslog",
+    "daemon": "syslog",
+    "kern": "kernel",
+    "auth": "syslog",
+}
+
+# apache2/httpd per-vhost logs: <project>_error.log, <project>_access.log → the API the vhost serves
+_APACHE_DIRS = ("apache2", "httpd")
+_APACHE_SUFFIX = re.compile(r"[_-](?:wsgi[_-])?(?:error|access)(?:_log)?$")
+
 _ALIASES = {
     "nova-api-wsgi": "nova-api",  # with log_dir set, nova-api's oslo lines go here (Zed, uwsgi)
     "neutron-api": "neutron-server",  # neutron under uwsgi
@@ -35,11 +50,24 @@ def service_for(parts: tuple[str, ...]) -> str:
     """
     pieces = [p for part in parts for p in part.split("__")]
     name = stem(pieces[-1])
+    if name.startswith("sample-"):  # the lab's `sample-nova-compute.log` excerpts
+        name = name[7:]
     parent = pieces[-2] if len(pieces) > 1 else ""
-    if parent == "qemu" or re.fullmatch(r"instance-[0-9a-f]{8}", name):
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if name.startswith("journalctl"):  # sosreport sos_commands/logs/journalctl_--no-pager…
+        return "journal"
+    if parent == "qemu" or re.fullmatch(r"(?:qemu-)?instance-[0-9a-f]{8}", name):
         return "qemu"
     if name.startswith("rabbit@") or parent == "rabbitmq":
         return "rabbitmq"
+    if "dnsmasq" in name or parent == "dnsmasq":
+        return "dnsmasq"
+    if parent in _APACHE_DIRS:
+        project = _APACHE_SUFFIX.sub("", name).replace("_", "-")
+        if project in ("error", "access", "other-vhosts", "ssl", "error-log", "access-log", ""):
+            return parent
+        return _ALIASES.get(project, project if project in ("keystone", "horizon") or "api" in project else f"{project}-api")
     if parent in ("mysql", "mariadb") or name in ("mysqld", "mariadb", "mysql"):
         return "mariadb"
     if name in _GENERIC and parent:

@@ -1,30 +1,44 @@
 """Parse every log file into Parquet parts, in parallel across cores, with bounded memory.
 
-Each worker parses whole files and writes row groups of `BATCH` events, so memory depends on the batch,
-not on the input size.
+Each worker parses a file, or a byte range of a big plain oslo file (ranges start at a line that always opens
+a new record, so tracebacks never straddle two ranges), and writes row groups of `BATCH` events: memory
+depends on the batch, not on the input size, and one huge file keeps every core busy.
 """
 
 from __future__ import annotations
 
+import gc
+import io
+import lzma
+import re
 import os
+import zlib
+from datetime import datetime
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stacksleuth.events import COLUMNS, Row
-from stacksleuth.parsers.interface import FileMeta, ParseStats
+from stacksleuth.parsers.interface import SAMPLE_LIMIT, FileMeta, ParseStats
 from stacksleuth.parsers.registry import PARSERS
 from stacksleuth.sources.interface import LogFile
-from stacksleuth.sources.openers import open_text
+from stacksleuth.sources.openers import compression, open_text
 
 BATCH = 65536
 #: Below this many bytes in all, parsing in this process beats starting workers.
 PARALLEL_THRESHOLD = 16 * 1024 * 1024
+#: Plain oslo files bigger than this are parsed as several byte ranges of about this size.
+RANGE_BYTES = 16 * 1024 * 1024
+#: Formats that may be split, and the line that may open a range: an oslo header whose level is never a
+#: traceback continuation (the parser folds only ERROR/TRACE lines into the record before them).
+_SPLITTABLE = {"oslo"}
+_RANGE_START = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? +\d+ (?:DEBUG|INFO|WARNING|AUDIT|WARN) \S")
+_SCAN = 1024 * 1024
 
 SCHEMA = pa.schema(
     [
@@ -52,56 +66,200 @@ class FileReport:
 def ingest(files: list[LogFile], parts_dir: Path, workers: int | None = None) -> list[FileReport]:
     """Parse `files` into `parts_dir/*.parquet`; returns one report per file, in input order."""
     parts_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(f, parts_dir / f"part-{i:06d}.parquet") for i, f in enumerate(files)]
     total = sum(_size(f.path) for f in files)
-    if total < PARALLEL_THRESHOLD or len(files) == 1:
-        return [parse_file(f, out) for f, out in jobs]
+    if total < PARALLEL_THRESHOLD or len(files) == 1 and _size(files[0].path) < 2 * RANGE_BYTES:
+        return [parse_file(f, parts_dir / f"part-{i:06d}.parquet") for i, f in enumerate(files)]
     count = workers or os.cpu_count() or 1
-    # biggest files first, so one large file does not start last and leave a core idle
-    order = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i][0].path))
-    with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork")) as pool:
-        futures = {i: pool.submit(parse_file, *jobs[i]) for i in order}
-        return [futures[i].result() for i in range(len(jobs))]
+    jobs: list[tuple[int, LogFile, Path, tuple[int, int, int] | None, int]] = []  # file, log, out, range, bytes
+    for i, f in enumerate(files):
+        ranges = _ranges(f) if count > 1 or _size(f.path) > 4 * RANGE_BYTES else None
+        if ranges is None:
+            jobs.append((i, f, parts_dir / f"part-{i:06d}.parquet", None, _size(f.path)))
+        else:
+            for j, r in enumerate(ranges):
+                jobs.append((i, f, parts_dir / f"part-{i:06d}-{j:04d}.parquet", r, r[1] - r[0]))
+    # biggest jobs first, so a large one does not start last and leave a core idle
+    jobs.sort(key=lambda job: -job[4])
+    with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork"), initializer=_worker_init) as pool:
+        futures = [(job[0], pool.submit(parse_file, job[1], job[2], job[3])) for job in jobs]
+        reports: dict[int, list[FileReport]] = {}
+        for i, future in futures:
+            reports.setdefault(i, []).append(future.result())
+    return [_merge(reports[i]) for i in range(len(files))]
 
 
-def parse_file(log: LogFile, out: Path) -> FileReport:
-    """Parse one file into one Parquet file; a read error is reported, never raised."""
+def _worker_init() -> None:
+    # the parent's objects are never garbage: keep the collector from scanning them in every worker
+    gc.freeze()
+
+
+def _ranges(log: LogFile) -> list[tuple[int, int, int]] | None:
+    """(start, end, lines before start) byte ranges of a big plain file, or None to parse it whole."""
+    size = _size(log.path)
+    if log.fmt not in _SPLITTABLE or size < 2 * RANGE_BYTES:
+        return None
+    try:
+        if compression(log.path) is not None:
+            return None
+        with open(log.path, "rb") as fh:
+            head = fh.read(_SCAN)
+            if head.count(b"\r") != head.count(b"\r\n"):
+                return None  # lone CR line ends: text mode splits lines where a byte count would not
+            starts = [0]
+            for nominal in range(RANGE_BYTES, size - RANGE_BYTES // 2, RANGE_BYTES):
+                if nominal <= starts[-1]:
+                    continue
+                start = _record_start(fh, nominal)
+                if start is not None and start < size:
+                    starts.append(start)
+            if len(starts) == 1:
+                return None
+            # lines before each start, counted as the parser will number them
+            fh.seek(0)
+            ranges, lines, pos = [], 0, 0
+            bounds = starts[1:] + [size]
+            for start, end in zip(starts, bounds):
+                ranges.append((start, end, lines))
+                while pos < end:
+                    block = fh.read(min(_SCAN, end - pos))
+                    if not block:
+                        break
+                    lines += block.count(b"\n")
+                    pos += len(block)
+            return ranges
+    except OSError:
+        return None
+
+
+def _record_start(fh: io.BufferedReader, offset: int) -> int | None:
+    """Offset of the first line at or after `offset` (at a line start) that always opens a new record."""
+    fh.seek(offset - 1)
+    block = fh.read(_SCAN)
+    pos = block.find(b"\n")  # `offset - 1` read too: a line starting exactly at `offset` is found
+    while 0 <= pos < len(block) - 1:
+        if _RANGE_START.match(block, pos + 1):
+            return offset + pos
+        pos = block.find(b"\n", pos + 1)
+    return None
+
+
+def _merge(parts: list[FileReport]) -> FileReport:
+    """One file's report from the reports of its ranges (already numbered from the file's start)."""
+    if len(parts) == 1:
+        return parts[0]
+    stats = ParseStats()
+    for r in parts:
+        stats.lines += r.stats.lines
+        stats.events += r.stats.events
+        stats.continuation += r.stats.continuation
+        stats.blank += r.stats.blank
+        stats.unparsed += r.stats.unparsed
+        stats.samples.extend(r.stats.samples)
+    stats.samples = sorted(stats.samples)[:SAMPLE_LIMIT]
+    first = parts[0]
+    error = next((r.error for r in parts if r.error), None)
+    return FileReport(first.host, first.file, first.service, first.fmt, stats, error)
+
+
+def parse_file(log: LogFile, out: Path, byte_range: tuple[int, int, int] | None = None) -> FileReport:
+    """Parse one file (or its `(start, end, lines before start)` byte range) into one Parquet file; a read
+    error is reported, never raised. Line numbers always count from the start of the file.
+
+    The parser counts the lines it reads (`stats.lines`); on a read error (a truncated .gz, say) the events
+    read before it are kept. The cyclic GC is paused while parsing: the rows are tuples of str, which it
+    would otherwise re-scan on every collection (it halves throughput, see ../shared analysis).
+    """
     stats = ParseStats()
     parser = PARSERS[log.fmt]
-    meta = FileMeta(log.host, log.display, log.service)
+    meta = FileMeta(log.host, log.display, log.service, _year(log.path))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    skip = byte_range[2] if byte_range else 0
     try:
-        with open_text(log.path) as fh:
-            lines = _counting(fh, stats)
-            _write(parser.parse(lines, meta, stats), out)
-    except (OSError, EOFError, ValueError) as exc:
+        with open_text(log.path) if byte_range is None else _open_range(log.path, byte_range) as fh:
+            _write(parser.parse(fh, meta, stats), out, skip)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
         return FileReport(log.host, log.display, log.service, log.fmt, stats,
-                          f"{log.display}:{stats.lines}: cannot read further ({exc.__class__.__name__}: {exc})")
+                          f"{log.display}:{stats.lines + 1}: cannot read further, kept the {stats.lines} lines before it "
+                          f"({exc.__class__.__name__}: {exc})")
+    finally:
+        if was_enabled:
+            gc.enable()
+        if skip:
+            stats.samples = [(n + skip, text) for n, text in stats.samples]
     return FileReport(log.host, log.display, log.service, log.fmt, stats)
 
 
-def _counting(lines: Iterable[str], stats: ParseStats) -> Iterator[str]:
-    for line in lines:
-        stats.lines += 1
-        yield line
+class _RangeReader(io.RawIOBase):
+    """The bytes [start, end) of a file."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._fh = open(path, "rb", buffering=0)
+        self._fh.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: min(len(buffer), self._left)]
+        n = self._fh.readinto(view) or 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
 
 
-def _write(rows: Iterable[Row], out: Path) -> None:
+def _open_range(path: Path, byte_range: tuple[int, int, int]) -> io.TextIOWrapper:
+    """A byte range as text, decoded exactly as `open_text` decodes the whole file."""
+    raw = io.BufferedReader(_RangeReader(path, byte_range[0], byte_range[1]), 1024 * 1024)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
+
+
+def _write(rows: Iterable[Row], out: Path, line_offset: int = 0) -> None:
+    """Write `rows` in batches; if reading fails midway, the rows before the failure are still written."""
     writer = pq.ParquetWriter(out, SCHEMA, compression="zstd")
+    batch: list[Row] = []
     try:
-        batch: list[Row] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= BATCH:
-                writer.write_table(_table(batch))
+                writer.write_table(_table(batch, line_offset))
                 batch = []
-        writer.write_table(_table(batch))
     finally:
+        writer.write_table(_table(batch, line_offset))
         writer.close()
 
 
-def _table(rows: list[Row]) -> pa.Table:
-    columns = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
-    return pa.Table.from_arrays([pa.array(col, type=t) for col, t in zip(columns, SCHEMA.types)], schema=SCHEMA)
+def _year(path: Path) -> int | None:
+    """The file's modification year: the year of syslog-style lines, which do not carry one."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime).year
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+#: Columns that usually hold one value for a whole file: built from that value, not from every row's copy.
+_CONSTANT = frozenset(COLUMNS.index(c) for c in ("host", "file", "service"))
+_LINE = COLUMNS.index("line")
+
+
+def _table(rows: list[Row], line_offset: int = 0) -> pa.Table:
+    if not rows:
+        return SCHEMA.empty_table()
+    arrays = []
+    for i, (col, t) in enumerate(zip(zip(*rows), SCHEMA.types)):
+        if i in _CONSTANT and col.count(col[0]) == len(col):
+            arrays.append(pa.repeat(pa.scalar(col[0], type=t), len(col)))
+        elif i == _LINE and line_offset:
+            arrays.append(pa.array([n + line_offset for n in col], type=t))
+        else:
+            arrays.append(pa.array(col, type=t))
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
 def _size(path: Path) -> int:

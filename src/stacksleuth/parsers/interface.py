@@ -9,6 +9,9 @@ from typing import Iterable, Iterator, Protocol
 from stacksleuth.events import Row
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: Control characters (not tab or CR) or undecodable bytes (U+FFFD): no service writes these; a line holding
+#: them is garbage (a corrupted or binary region) and is counted as unparsed, never folded into a record.
+GARBAGE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 #: How many unparsed lines per file are kept verbatim for the report.
 SAMPLE_LIMIT = 5
@@ -39,6 +42,7 @@ class FileMeta:
     host: str
     display: str
     service: str
+    year: int | None = None  # the file's modification year, for formats whose lines carry no year (syslog)
 
 
 class Parser(Protocol):
@@ -48,5 +52,5 @@ class Parser(Protocol):
     sniff: re.Pattern[str]  # matches typical lines of the format (used to pick a parser)
 
     def parse(self, lines: Iterable[str], meta: FileMeta, stats: ParseStats) -> Iterator[Row]:
-        """Yield one row per record; fold continuation lines; count everything in `stats`."""
+        """Yield one row per record; fold continuation lines; count everything in `stats` (`lines` included)."""
         ...

@@ -39,4 +39,4 @@ class LibvirtdParser:
             return [meta.host, meta.display, lineno, timestamps.with_offset(stamp), meta.service, _LEVELS[level],
                     function or "libvirt", thread, None, None, None, message, "", None, None]
 
-        return fold(lines, recognise, stats)
+        return fold(lines, recognise, stats, meta)

@@ -13,6 +13,8 @@ from stacksleuth.parsers.interface import FileMeta, ParseStats
 from stacksleuth.parsers.lines import fold
 
 _LINE = re.compile(r"(\d{4}-\d\d-\d\d) +(\d{1,2}):(\d\d:\d\d)(?:\.\d+)? +(\d+) \[(\w+)\] (.*)")
+# MySQL 5.5 / MariaDB 5.x: `170517 14:03:11 [ERROR] mysqld: Table './mysql/user' is marked as crashed`
+_OLD = re.compile(r"(\d\d)(\d\d)(\d\d) +(\d{1,2}):(\d\d:\d\d) (?:(\d+) )?\[(\w+)\] (.*)")
 _LEVELS = {"Note": "INFO", "Warning": "WARNING", "ERROR": "ERROR", "Error": "ERROR", "System": "INFO"}
 
 
@@ -20,7 +22,7 @@ class MariadbParser:
     """One row per error-log line; other lines continue the previous one."""
 
     name = "mariadb"
-    sniff = re.compile(r"\d{4}-\d\d-\d\d +\d{1,2}:\d\d:\d\d(?:\.\d+)? +\d+ \[(Note|Warning|ERROR|Error|System)\] ")
+    sniff = re.compile(r"(?:\d{4}-\d\d-\d\d +\d{1,2}:\d\d:\d\d(?:\.\d+)? +\d+|\d{6} +\d{1,2}:\d\d:\d\d(?: \d+)?) \[(Note|Warning|ERROR|Error|System)\] ")
 
     def parse(self, lines: Iterable[str], meta: FileMeta, stats: ParseStats) -> Iterator[Row]:
         """Yield rows with the connection/thread id as pid."""
@@ -28,9 +30,14 @@ class MariadbParser:
         def recognise(line: str, lineno: int) -> list[object] | None:
             m = _LINE.match(line)
             if m is None:
-                return None
+                o = _OLD.match(line)
+                if o is None:
+                    return None
+                yy, mm, dd, hour, rest, thread, level, message = o.groups()
+                return [meta.host, meta.display, lineno, f"20{yy}-{mm}-{dd} {int(hour):02d}:{rest}.000", meta.service,
+                        _LEVELS.get(level, "INFO"), "mysqld", thread, None, None, None, message, "", None, None]
             day, hour, rest, thread, level, message = m.groups()
             return [meta.host, meta.display, lineno, f"{day} {int(hour):02d}:{rest}.000", meta.service,
                     _LEVELS.get(level, "INFO"), "mysqld", thread, None, None, None, message, "", None, None]
 
-        return fold(lines, recognise, stats)
+        return fold(lines, recognise, stats, meta)

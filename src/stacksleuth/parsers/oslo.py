@@ -18,20 +18,52 @@ from typing import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.services import service_for
 from stacksleuth.parsers import exceptions, timestamps
-from stacksleuth.parsers.interface import ANSI, FileMeta, ParseStats
+from stacksleuth.parsers.interface import ANSI, GARBAGE, FileMeta, ParseStats
+from stacksleuth.parsers.lines import headerless, is_annotation
 
 _HEAD = re.compile(
     r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) +(\d+) (DEBUG|INFO|WARNING|ERROR|CRITICAL|TRACE|AUDIT|WARN) (\S+) ?(.*)"
 )
+_LEVELS = frozenset(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "AUDIT", "WARN"))
 _UWSGI = re.compile(
     r"\[pid: (\d+)\|app: [-\d]+\|req: [-\d]+/\d+\] (\S+) \(.*?\) \{.*?\} \[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\] "
     r"(.*? => generated \d+ bytes in \d+ msecs \(HTTP/[\d.]+ (\d{3})\).*)"
 )
+# uwsgi master output in a uwsgi-served log (no timestamp): each line is a record of its own, unlike the
+# Python tracebacks uwsgi prints, which continue the line above. Real samples (Zed lab nova__nova-api.log):
+#   *** Starting uWSGI 2.0.21-debian (64bit) on [Sat Nov 21 04:43:50 2026] ***
+#   unable to load app 0 (mountpoint='') (callable not found or import error)
+#   --- no python application found, check your startup logs for errors ---
+#   !!! uWSGI process 28780 got Segmentation Fault !!!
+# (the C backtrace frames below `*** backtrace of N ***` continue it)
+_DAEMON = re.compile(
+    r"\*\*\* |!!! |--- |spawned uWSGI |uwsgi socket \d+ |detected (?:number|binary|max) |your "
+    r"|compiled with version: |os: |nodename: |machine: |clock source: |pcre jit |current working directory: "
+    r"|chdir\(\) to |lock engine: |thunder lock: |Python version: |Python main interpreter |python threads support "
+    r"|mapped \d+ bytes |worker \d+ buried |SIGINT/SIGTERM received|goodbye to uWSGI|unable to load app |\[deadlock-detector\] "
+    r"|WSGI app \d+ |[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4} - "
+)
 _ACCESS_STATUS = re.compile(r'HTTP/1\.[01]" (\d{3}) ')
-# control characters or undecodable bytes: not text any service wrote
-_GARBAGE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
-_RAW_ERRORS = ("segmentation fault", "unable to load app", "no python application", "error", "failed", "fatal")
 _LEVEL_ALIASES = {"TRACE": "ERROR", "WARN": "WARNING", "AUDIT": "INFO"}
+#: Levels whose message is searched for an exception name when the record is finished.
+_NOTABLE = frozenset(("WARNING", "ERROR", "CRITICAL"))
+
+
+def header(line: str) -> tuple[str, str, str, str, str] | None:
+    """(ts, pid, level, logger, rest) of an oslo line, or None.
+
+    The fast path is fixed-position checks and one `split` (no regex): '2026-11-21 04:52:37.490 2596 INFO x …'.
+    Odd spacing or a timestamp without milliseconds falls back to the regex.
+    """
+    if len(line) > 26 and line[19] == "." and line[23] == " " and line[4] == "-" and line[10] == " ":
+        parts = line.split(" ", 5)
+        if len(parts) > 4 and parts[3] in _LEVELS and parts[2].isdigit():
+            return line[:23], parts[2], parts[3], parts[4], parts[5] if len(parts) > 5 else ""
+    m = _HEAD.match(line)
+    if m is None:
+        return None
+    ts, pid, level, logger, rest = m.groups()
+    return timestamps.oslo(ts), pid, level, logger, rest
 
 
 def _context(rest: str) -> tuple[str | None, str | None, str | None, str, bool]:
@@ -63,106 +95,190 @@ def _context(rest: str) -> tuple[str | None, str | None, str | None, str, bool]:
     return glob, req, inst, rest, bracketed
 
 
+def _status(msg: str) -> int | None:
+    """HTTP status of an access line inside an oslo message (nova/placement `status: 200`, eventlet `" 200 `)."""
+    if '" status: ' in msg:
+        tail = msg[msg.index('" status: ') + 10 :]
+        return int(tail[:3]) if tail[:3].isdigit() else None
+    if "HTTP/1." in msg:
+        s = _ACCESS_STATUS.search(msg)
+        return int(s.group(1)) if s else None
+    return None
+
+
+def record(line: str, meta: FileMeta, lineno: int, service: str | None = None) -> list[object] | None:
+    """A full row for one oslo line (used by formats that wrap an oslo line, e.g. apache's mod_wsgi log)."""
+    head = header(line)
+    if head is None:
+        return None
+    ts, pid, level, logger, rest = head
+    glob, req, inst, msg, _ = _context(rest)
+    return [meta.host, meta.display, lineno, ts, service or meta.service, _LEVEL_ALIASES.get(level, level), logger,
+            pid, glob, req, inst, msg, "", None, _status(msg)]
+
+
 class OsloParser:
     """oslo.log lines; `prefixed` for Loghub's files, where each line starts with the source file name."""
 
-    sniff = re.compile(r"(?:\S+\.log\S* )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? +\d+ [A-Z]+ \S+ ")
+    sniff = re.compile(
+        r"(?:\S+\.log\S* )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? +\d+ [A-Z]+ \S+ |\[pid: \d+\|app: [-\d]+\|req: "
+    )
 
     def __init__(self, prefixed: bool = False) -> None:
         self.prefixed = prefixed
         self.name = "oslo-prefixed" if prefixed else "oslo"
 
     def parse(self, lines: Iterable[str], meta: FileMeta, stats: ParseStats) -> Iterator[Row]:
-        """Yield one row per oslo record, uwsgi request line, or eventlet access line."""
+        """Yield one row per oslo record, uwsgi request line, or eventlet access line.
+
+        Hot path (measured, see formats.md §7): fixed-position checks and `split`/`find`/slices instead of
+        regexes, `_context` and `_status` inlined, records kept as tuples and rebuilt only when a traceback
+        or an exception name has to be added. Regexes only run on lines that are not oslo headers.
+        """
         host, display, default_service = meta.host, meta.display, meta.service
+        prefixed = self.prefixed
+        levels = _LEVELS
+        notable = _NOTABLE
         head_match = _HEAD.match
-        pending: list[object] | None = None
+        daemon_match = _DAEMON.match
+        aliases = _LEVEL_ALIASES
+        pending: Row | None = None
         detail: list[str] = []
         lineno = 0
         last_ts: str | None = None
-        for raw in lines:
-            lineno += 1
-            line = raw.rstrip("\r\n")
-            if "\x1b" in line:
-                line = ANSI.sub("", line)
-            service = default_service
-            if self.prefixed and line:
-                name, _, line = line.partition(" ")
-                service = _service_of(name)
-            m = head_match(line)
-            if m is None:
-                if not line.strip():
-                    stats.blank += 1
-                    continue
-                u = _UWSGI.match(line)
-                if u is not None:
-                    if pending is not None:
-                        yield _finish(pending, detail)
-                        detail = []
-                    last_ts = timestamps.ctime(u.group(3))
-                    pending = [host, display, lineno, last_ts, service, "INFO", "uwsgi",
-                               u.group(1), None, None, None, u.group(4), "", None, int(u.group(5))]
-                    stats.events += 1
-                elif _GARBAGE.search(line):
-                    stats.reject(lineno, line)
-                elif pending is not None:
-                    detail.append(line)
-                    stats.continuation += 1
+        service = default_service
+        try:
+            for raw in lines:
+                lineno += 1
+                line = raw.rstrip("\r\n")
+                if "\x1b" in line:
+                    line = ANSI.sub("", line)
+                if prefixed and line:
+                    name, _, line = line.partition(" ")
+                    service = _service_of(name)
+                # header(), inlined: this loop runs once per line of every OpenStack log
+                if len(line) > 26 and line[19] == "." and line[23] == " " and line[4] == "-" and line[10] == " ":
+                    parts = line.split(" ", 5)
+                    if len(parts) > 4 and parts[3] in levels and parts[2].isdigit():
+                        ts = line[:23]
+                        pid = parts[2]
+                        level = parts[3]
+                        logger = parts[4]
+                        rest = parts[5] if len(parts) > 5 else ""
+                    else:
+                        head = header(line)
+                        if head is None:
+                            ts = None
+                        else:
+                            ts, pid, level, logger, rest = head
                 else:
-                    # daemon output with no header (uwsgi banners, stderr): kept as an event at the last known time
-                    pending = [host, display, lineno, last_ts, service, _raw_level(line), "raw", None, None, None,
-                               None, line, "", None, None]
-                    stats.events += 1
-                continue
-            ts, pid, level, logger, rest = m.groups()
-            if (
-                pending is not None
-                and level in ("ERROR", "TRACE")
-                and pid == pending[7]
-                and logger == pending[6]
-                and (not rest.startswith("[") or rest.startswith("[instance: "))
-                and (level == "TRACE" or timestamps.oslo(ts) == pending[3])
-            ):
-                # a traceback line repeating the record's header (oslo's logging_exception_prefix)
-                detail.append(rest[49:] if rest.startswith("[instance: ") else rest)
-                stats.continuation += 1
-                continue
+                    m = head_match(line) if line[:2] == "20" else None
+                    if m is None:
+                        ts = None
+                    else:
+                        ts, pid, level, logger, rest = m.groups()
+                        ts = timestamps.oslo(ts)
+                if ts is None:
+                    if not line or line.isspace():
+                        stats.blank += 1
+                        continue
+                    u = _UWSGI.match(line) if line[0] == "[" else None
+                    if u is not None:
+                        if pending is not None:
+                            yield _finish(pending, detail) if detail or pending[5] in notable else pending
+                            detail = []
+                        last_ts = timestamps.ctime(u.group(3))
+                        pending = (host, display, lineno, last_ts, service, "INFO", "uwsgi",
+                                   u.group(1), None, None, None, u.group(4), "", None, int(u.group(5)))
+                        stats.events += 1
+                    elif GARBAGE.search(line):
+                        stats.reject(lineno, line)
+                    elif pending is not None and not (
+                        (line[0] == "#" and is_annotation(line)) or daemon_match(line) is not None
+                    ):
+                        detail.append(line)
+                        stats.continuation += 1
+                    else:
+                        # daemon output with no header (uwsgi banners, stderr) or a collector's note:
+                        # kept as an event at the last known time
+                        if pending is not None:
+                            yield _finish(pending, detail) if detail or pending[5] in notable else pending
+                            detail = []
+                        pending = tuple(headerless(FileMeta(host, display, service), lineno, line, last_ts))
+                        stats.events += 1
+                    continue
+                c = rest[:1]
+                if (
+                    pending is not None
+                    and (level == "ERROR" or level == "TRACE")
+                    and pid == pending[7]
+                    and logger == pending[6]
+                    and (c != "[" or rest[1:10] == "instance:")
+                    and (level == "TRACE" or ts == pending[3])
+                ):
+                    # a traceback line repeating the record's header (oslo's logging_exception_prefix)
+                    detail.append(rest[49:] if c == "[" else rest)
+                    stats.continuation += 1
+                    continue
+                if pending is not None:
+                    yield _finish(pending, detail) if detail or pending[5] in notable else pending
+                    detail = []
+                # _context(), inlined: [global req ident] [instance: uuid] message
+                glob = req = inst = None
+                msg = rest
+                if c == "[":
+                    if rest[1:10] == "instance:":
+                        inst = rest[11:47]
+                        msg = rest[49:]
+                    else:
+                        end = rest.find("] ")
+                        if end < 0 and rest[-1] == "]":
+                            end = len(rest) - 1
+                        if end > 0:
+                            inner = rest[1:end]
+                            msg = rest[end + 2 :]
+                            if inner != "-":
+                                sp = inner.find(" ")
+                                first = inner if sp < 0 else inner[:sp]
+                                if sp > 0 and inner[sp + 1 : sp + 5] == "req-":
+                                    sp2 = inner.find(" ", sp + 1)
+                                    req = inner[sp + 1 :] if sp2 < 0 else inner[sp + 1 : sp2]
+                                    glob = first if first[:4] == "req-" else None
+                                elif first[:4] == "req-":
+                                    req = first
+                            if msg[:11] == "[instance: ":
+                                inst = msg[11:47]
+                                msg = msg[49:]
+                # _status(), inlined
+                status = None
+                if '" status: ' in msg:
+                    tail = msg[msg.index('" status: ') + 10 :]
+                    status = int(tail[:3]) if tail[:3].isdigit() else None
+                elif "HTTP/1." in msg:
+                    s = _ACCESS_STATUS.search(msg)
+                    status = int(s.group(1)) if s else None
+                last_ts = ts
+                pending = (host, display, lineno, ts, service, aliases.get(level, level), logger,
+                           pid, glob, req, inst, msg, "", None, status)
+                stats.events += 1
             if pending is not None:
                 yield _finish(pending, detail)
-                detail = []
-            glob, req, inst, msg, _ = _context(rest)
-            status = None
-            if '" status: ' in msg:
-                tail = msg[msg.index('" status: ') + 10 :]
-                status = int(tail[:3]) if tail[:3].isdigit() else None
-            elif "HTTP/1." in msg:
-                s = _ACCESS_STATUS.search(msg)
-                status = int(s.group(1)) if s else None
-            last_ts = timestamps.oslo(ts)
-            pending = [host, display, lineno, last_ts, service, _LEVEL_ALIASES.get(level, level), logger,
-                       pid, glob, req, inst, msg, "", None, status]
-            stats.events += 1
-        if pending is not None:
-            yield _finish(pending, detail)
+        finally:
+            stats.lines = lineno
 
 
-def _raw_level(line: str) -> str:
-    """Headerless daemon output has no level; words like 'Segmentation Fault' make it an error."""
-    lowered = line.lower()
-    return "ERROR" if any(word in lowered for word in _RAW_ERRORS) else "INFO"
-
-
-def _finish(pending: list[object], detail: list[str]) -> Row:
+def _finish(pending: Row, detail: list[str]) -> Row:
     """Attach folded lines and name the exception the record carries."""
     exc = None
+    message, text = pending[11], pending[12]
     if detail:
+        if not message:  # `… DEBUG x [req-…] ` then the text on the next lines: the first one is the message
+            message, detail = detail[0].strip(), detail[1:]
         text = "\n".join(detail)
-        pending[12] = text
-        exc = exceptions.from_traceback(text)
-    if exc is None and pending[5] in ("WARNING", "ERROR", "CRITICAL"):
-        exc = exceptions.from_message(str(pending[11]))
-    pending[13] = exc
-    return tuple(pending)
+        exc = exceptions.from_traceback(text) if text else None
+    if exc is None and pending[5] in _NOTABLE:
+        exc = exceptions.from_message(str(message))
+    return pending[:11] + (message, text, exc) + pending[14:]
 
 
 def _service_of(file_name: str) -> str:

@@ -36,7 +36,7 @@ class QemuParser:
         text = list(lines)
         uuids = [m.group(1) for line in text if (m := _UUID.search(line))]
         instance = uuids[0] if uuids else None
-        return fold(text, lambda line, lineno: self._record(line, lineno, meta, instance), stats)
+        return fold(text, lambda line, lineno: self._record(line, lineno, meta, instance), stats, meta)
 
     @staticmethod
     def _record(line: str, lineno: int, meta: FileMeta, instance: str | None) -> list[object] | None:

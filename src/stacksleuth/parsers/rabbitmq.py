@@ -18,7 +18,8 @@ from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
 from stacksleuth.parsers.lines import fold
 
-_LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:\d\d)?) \[(\w+)\] (<[\d.]+>) ?(.*)")
+# the Erlang pid is missing on some lager lines: `… [warning]  lager_file_backend dropped 12 messages …`
+_LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:\d\d)?) \[([a-z]+)\] (?:(<[\d.]+>(?:@\S+)?) ?| ?)(.*)")
 _REPORT = re.compile(r"=(\w+) REPORT==== (\d+-\w+-\d{4})::(\d\d:\d\d:\d\d)(?:\.\d+)? ===")
 _LEVELS = {"debug": "DEBUG", "info": "INFO", "notice": "INFO", "warning": "WARNING", "error": "ERROR",
            "critical": "CRITICAL", "alert": "CRITICAL", "emergency": "CRITICAL", "warn": "WARNING"}
@@ -28,11 +29,11 @@ class RabbitmqParser:
     """One row per log entry; indented lines and report bodies fold into the entry above."""
 
     name = "rabbitmq"
-    sniff = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:\d\d)? \[\w+\] <|=\w+ REPORT==== )")
+    sniff = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:\d\d)? \[[a-z]+\] [< ]|=\w+ REPORT==== )")
 
     def parse(self, lines: Iterable[str], meta: FileMeta, stats: ParseStats) -> Iterator[Row]:
         """Yield rows with the Erlang process id as pid."""
-        return fold(lines, lambda line, lineno: _record(line, lineno, meta), stats)
+        return fold(lines, lambda line, lineno: _record(line, lineno, meta), stats, meta)
 
 
 def _record(line: str, lineno: int, meta: FileMeta) -> list[object] | None:

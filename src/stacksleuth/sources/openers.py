@@ -37,9 +37,10 @@ def open_binary(path: Path) -> IO[bytes]:
 def open_text(path: Path) -> IO[str]:
     """Open `path` as UTF-8 text; undecodable bytes become U+FFFD rather than failing the file.
 
-    `newline=None` folds CRLF (Loghub's files) into plain line ends.
+    Lines end at `\n` only (`newline="\n"`), so line numbers match `grep -n` even when a line holds a lone
+    `\r`; the parsers strip the `\r` of CRLF files (Loghub's).
     """
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=None)
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="\n")
 
 
 def looks_binary(path: Path) -> bool:
