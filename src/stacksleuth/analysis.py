@@ -15,6 +15,7 @@ from stacksleuth.correlate.operations import Operation, build_operations
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
 from stacksleuth.diagnose.silence import silent_services
+from stacksleuth.diagnose.timing import slow_stages
 from stacksleuth.diagnose.verbatim import verbatim
 from stacksleuth.findings import SCHEMA, Finding
 from stacksleuth.index.ingest import FileReport, ingest
@@ -70,6 +71,7 @@ class Analysis:
         ops = self.operations()
         findings = diagnose(self.store, ops, rules if rules is not None else load_rules(), self.faults)
         findings += silent_services(self.store, ops)
+        findings += slow_stages(self.store, ops)
         findings.sort(key=Finding.sort_key)
         return ops, verbatim(findings, {log.display: log.path for log in self.inventory.logs})
 
