@@ -72,7 +72,7 @@ def test_finding_names_the_failed_operation(shared_data: Path, test: str, operat
     _, doc = diagnose_json(_round(shared_data, test, 1))
     top = doc["findings"][0]
     assert top["operation"] == operation
-    (failed,) = [op for op in doc["operations"] if op["outcome"] != "active"]
+    (failed,) = [op for op in doc["operations"] if op["outcome"] != "active" and op["operation"] == operation]
     assert (failed["operation"], failed["request_id"]) == (operation, top["request_id"])
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacksleuth.correlate.calls import build_calls
 from stacksleuth.correlate.operations import Operation, build_operations
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
@@ -63,8 +64,15 @@ class Analysis:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def operations(self) -> list[Operation]:
-        """Every operation (boot, volume create, network create…) in the bundle, with its stages and outcome."""
-        return [op for workflow in builtin_workflows() for op in build_operations(self.store, workflow)]
+        """Every operation in the bundle (boot, volume create, … then any other failed API call)."""
+        workflows = builtin_workflows()
+        ops = [op for wf in workflows if wf.failure_trigger is None for op in build_operations(self.store, wf)]
+        claimed = {rid for op in ops for e in op.events for rid in (e.request_id, e.global_request_id) if rid}
+        claimed.update(rid for op in ops for rid in op.request_ids)
+        for wf in workflows:
+            if wf.failure_trigger is not None:
+                ops += build_calls(self.store, wf, claimed)
+        return ops
 
     def diagnose(self, rules: list[Rule] | None = None) -> tuple[list[Operation], list[Finding]]:
         """Operations and the findings that explain them, most important first."""

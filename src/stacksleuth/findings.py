@@ -55,5 +55,5 @@ class Finding:
         return data
 
     def sort_key(self) -> tuple[int, int, float]:
-        """Most important first: operation root causes, then by severity and confidence."""
-        return (0 if self.operation else 1, SEVERITY_ORDER[self.severity], -self.confidence)
+        """Most important first: by severity, then an operation's root cause before a bundle-wide problem."""
+        return (SEVERITY_ORDER[self.severity], 0 if self.operation else 1, -self.confidence)

@@ -31,6 +31,7 @@ class Operation:
     events: list[Event] = field(default_factory=list)
     reached: list[str] = field(default_factory=list)
     observed_only: bool = False  # known only from API reads of the server (its creation is not in the logs)
+    catch_all: bool = False  # a failed call no specific workflow describes (correlate/calls.py)
     outcome: str = "unknown"  # active | failed | stuck | unknown
     stage: str | None = None  # where it stopped (None when it succeeded)
 
@@ -64,12 +65,13 @@ def build_operations(store: EventStore, workflow: Workflow) -> list[Operation]:
     """Every operation of `workflow`'s kind in the bundle, each with its events, stages and outcome."""
     ops: list[Operation] = []
     by_request: dict[str, Operation] = {}
-    where, params = workflow.request_trigger.sql()
-    for trigger in store.events(where, params):
-        if trigger.request_id and trigger.request_id not in by_request:
-            op = Operation(workflow.operation, [trigger.request_id], None, trigger)
-            by_request[trigger.request_id] = op
-            ops.append(op)
+    for pattern in workflow.request_triggers:
+        where, params = pattern.sql()
+        for trigger in store.events(where, params):
+            if trigger.request_id and trigger.request_id not in by_request:
+                op = Operation(workflow.operation, [trigger.request_id], None, trigger)
+                by_request[trigger.request_id] = op
+                ops.append(op)
     for op in ops:
         op.instance = _instance_of(store, op.request_ids)
     known = {op.instance for op in ops if op.instance}
@@ -79,7 +81,7 @@ def build_operations(store: EventStore, workflow: Workflow) -> list[Operation]:
         _add_observed_operations(store, workflow.observed_trigger, workflow.operation, ops, known)
     for op in ops:
         op.events = _events_of(store, op)
-        _classify(op, workflow)
+        classify(op, workflow)
     return ops
 
 
@@ -141,12 +143,12 @@ def _events_of(store: EventStore, op: Operation) -> list[Event]:
     return store.events(" OR ".join(f"({c})" for c in conditions), params, limit=MAX_EVENTS) if conditions else []
 
 
-def _classify(op: Operation, workflow: Workflow) -> None:
+def classify(op: Operation, workflow: Workflow) -> None:
     """Set the stages reached, the outcome, and the stage where the operation stopped."""
     # an observed-only server's events are API reads (its GETs, nova-api asking neutron for its ports):
     # they prove it exists, not that any stage ran
     op.reached = workflow.reached([e for e in op.events if not (op.observed_only and _is_read(e))])
-    failed = any(e.severity >= 40 for e in op.events) or (op.api_status or 0) >= 400
+    failed = any(workflow.harmful(e) for e in op.events) or (op.api_status or 0) >= 400
     if not failed and workflow.succeeded(op.events):
         op.outcome, op.stage = "active", None
         return

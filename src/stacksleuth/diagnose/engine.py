@@ -41,6 +41,8 @@ def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults:
     findings: list[Finding] = []
     used: set[str] = set()
     for op in ops:
+        if op.catch_all and _explained_by_bundle(op, bundle):
+            continue  # its errors are a bundle-wide problem (a broker down), reported once as such
         own = [] if op.outcome == "unknown" else _operation_matches(op, rules)
         matches = own + ([] if op.outcome == "active" else _joined(op, bundle))
         if not matches:
@@ -67,6 +69,14 @@ def _bundle_matches(store: EventStore, rules: list[Rule]) -> list[Match]:
         if count:
             found.append(Match(rule, tuple(store.events(where, params, limit=_SAMPLE)), int(count)))
     return found
+
+
+def _explained_by_bundle(op: Operation, bundle: list[Match]) -> bool:
+    """True when every error of the operation is one a bundle-wide rule matched, and the API did not refuse it."""
+    errors = [e for e in op.events if e.severity >= 40]
+    if (op.api_status or 0) >= 400 or not errors:
+        return False
+    return all(any(p.matches(e) for m in bundle for p in m.rule.match) for e in errors)
 
 
 def _operation_matches(op: Operation, rules: list[Rule]) -> list[Match]:

@@ -13,10 +13,14 @@ from stacksleuth.correlate.operations import Operation
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.index.store import EventStore
 
-#: Services a boot needs, and what their silence means.
-WATCHED = ("nova-compute", "nova-conductor", "nova-scheduler", "neutron-server", "neutron-rpc-server",
-           "neutron-linuxbridge-agent", "neutron-openvswitch-agent", "neutron-dhcp-agent", "placement-api",
-           "cinder-volume", "cinder-scheduler")
+#: The services each kind of operation needs: only their silence can explain its failure.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "boot": ("nova-compute", "nova-conductor", "nova-scheduler", "placement-api", "neutron-server",
+             "neutron-rpc-server", "neutron-linuxbridge-agent", "neutron-openvswitch-agent", "neutron-dhcp-agent"),
+    "volume_create": ("cinder-scheduler", "cinder-volume"),
+    "network_create": ("neutron-server", "neutron-rpc-server"),
+}
+WATCHED = tuple(sorted({service for services in NEEDS.values() for service in services}))
 #: A service counts as silent when its last line is this long before the failed operation started.
 QUIET = timedelta(seconds=60)
 
@@ -33,7 +37,8 @@ def silent_services(store: EventStore, ops: list[Operation]) -> list[Finding]:
     )
     findings = []
     for host, service, last_ts in last_lines:
-        before = [op for op in troubled if _at(op.start) - _at(last_ts) >= QUIET]
+        before = [op for op in troubled
+                  if service in NEEDS.get(op.kind, ()) and _at(op.start) - _at(last_ts) >= QUIET]
         if not before:
             continue
         later = store.scalar("SELECT count(DISTINCT service) FROM events WHERE host = ? AND ts > ?", [host, last_ts])

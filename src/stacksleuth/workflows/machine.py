@@ -29,11 +29,18 @@ class Workflow:
 
     operation: str
     title: str
-    request_trigger: Pattern
+    request_triggers: tuple[Pattern, ...]  # API access lines that start an operation (any of them)
     instance_trigger: Pattern | None  # a line that starts an operation whose API call is not in the bundle
     observed_trigger: Pattern | None  # an API read of a resource nothing else mentions
     success: tuple[Pattern, ...]
     stages: tuple[Stage, ...]
+    # the catch-all for calls no other workflow describes: lines that make a request an operation of its own
+    failure_trigger: Pattern | None = None
+    ignore: tuple[Pattern, ...] = ()  # error lines known to break nothing
+
+    def harmful(self, event: Event) -> bool:
+        """An error that fails the operation: ERROR or worse, and not a known harmless one."""
+        return event.severity >= 40 and not any(p.matches(event) for p in self.ignore)
 
     def reached(self, events: list[Event]) -> list[str]:
         """The ids of the stages whose markers appear among `events`, in workflow order."""
@@ -63,11 +70,15 @@ def load_workflow(path: Path) -> Workflow:
         return Workflow(
             operation=data["operation"],
             title=data["title"],
-            request_trigger=Pattern.load(data["trigger"]["request"], f"{where}:trigger.request"),
+            request_triggers=tuple(
+                Pattern.load(p, f"{where}:trigger.request") for p in _as_list(data["trigger"]["request"])
+            ),
             instance_trigger=_optional(data["trigger"], "instance", where),
             observed_trigger=_optional(data["trigger"], "observed", where),
             success=tuple(Pattern.load(p, f"{where}:success") for p in data["success"]),
             stages=stages,
+            failure_trigger=_optional(data["trigger"], "failure", where),
+            ignore=tuple(Pattern.load(p, f"{where}:ignore") for p in data.get("ignore", [])),
         )
     except (KeyError, TypeError) as exc:
         raise KnowledgeError(f"{where}: missing or malformed key {exc}") from exc
@@ -88,8 +99,13 @@ def _builtin_dir() -> Path:
     return Path(str(resources.files("stacksleuth.knowledge"))) / "workflows"
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _optional(trigger: dict[str, Any], key: str, where: str) -> Pattern | None:
-    """Only a server boot can start from compute's lines or be seen through API reads alone."""
+    """Only a server boot can start from compute's lines or be seen through API reads alone; only the
+    catch-all starts from error lines."""
     return Pattern.load(trigger[key], f"{where}:trigger.{key}") if key in trigger else None
 
 
