@@ -10,7 +10,6 @@ operation are left to it.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 from stacksleuth.correlate.operations import MAX_EVENTS, Operation, classify
 from stacksleuth.events import Event
@@ -63,16 +62,8 @@ def _key(event: Event) -> str:
 
 def _events_by_key(store: EventStore, keys: list[str]) -> dict[str, list[Event]]:
     """Every event of each request, in one query, grouped by request."""
-    if not keys:
-        return {}
-    marks = ", ".join("?" for _ in keys)
-    grouped: defaultdict[str, list[Event]] = defaultdict(list)
-    for event in store.events(f"request_id IN ({marks}) OR global_request_id IN ({marks})", keys + keys,
-                              limit=MAX_EVENTS * 4):
-        key = event.global_request_id if event.global_request_id in keys else event.request_id
-        if key is not None and len(grouped[key]) < MAX_EVENTS:
-            grouped[key].append(event)
-    return {key: grouped[key] for key in keys if grouped[key]}
+    grouped = store.events_by_key([(i, key, None) for i, key in enumerate(keys)], MAX_EVENTS)
+    return {keys[i]: events for i, events in grouped.items() if events}
 
 
 def _name(trigger: Event | None) -> str:

@@ -72,15 +72,19 @@ def build_operations(store: EventStore, workflow: Workflow) -> list[Operation]:
                 op = Operation(workflow.operation, [trigger.request_id], None, trigger)
                 by_request[trigger.request_id] = op
                 ops.append(op)
+    fetched = _attach(store, ops, [(i, r, None) for i, op in enumerate(ops) for r in op.request_ids])
     for op in ops:
-        op.instance = _instance_of(store, op.request_ids)
+        op.instance = _instance_in(op.events)
     known = {op.instance for op in ops if op.instance}
     if workflow.instance_trigger is not None:
         _add_instance_operations(store, workflow.instance_trigger, workflow.operation, ops, by_request, known)
     if workflow.observed_trigger is not None:
         _add_observed_operations(store, workflow.observed_trigger, workflow.operation, ops, known)
+    later = [(i, r, None) for i, op in enumerate(ops) if i >= fetched for r in op.request_ids]
+    _attach(store, ops, later + [(i, None, op.instance) for i, op in enumerate(ops) if op.instance])
     for op in ops:
-        op.events = _events_of(store, op)
+        if op.observed_only and op.instance:
+            _merge(op, store.events("status IS NOT NULL AND contains(message, ?)", [op.instance], limit=MAX_EVENTS))
         classify(op, workflow)
     return ops
 
@@ -111,36 +115,32 @@ def _add_observed_operations(store: EventStore, trigger: Pattern, kind: str, ops
             ops.append(Operation(kind, [], uuid.group(0), event, observed_only=True))
 
 
-def _instance_of(store: EventStore, request_ids: list[str]) -> str | None:
+def _attach(store: EventStore, ops: list[Operation], keys: list[tuple[int, str | None, str | None]]) -> int:
+    """Fetch the events of many operations in one query and merge them in; returns how many ops exist."""
+    for index, events in store.events_by_key(keys, MAX_EVENTS).items():
+        _merge(ops[index], events)
+    return len(ops)
+
+
+def _merge(op: Operation, events: list[Event]) -> None:
+    """Add events not yet in the operation, keeping time order."""
+    seen = {(e.host, e.file, e.line) for e in op.events}
+    fresh = [e for e in events if (e.host, e.file, e.line) not in seen]
+    if fresh:
+        op.events = sorted(op.events + fresh, key=lambda e: (e.ts or "", e.host, e.file, e.line))[:MAX_EVENTS]
+
+
+def _instance_in(events: list[Event]) -> str | None:
     """The instance a request created: from `[instance: …]`, else from a uuid in scheduler/conductor text."""
-    marks = ", ".join("?" for _ in request_ids)
-    rows = store.rows(
-        f"SELECT instance, message FROM events WHERE (request_id IN ({marks}) OR global_request_id IN ({marks})) "
-        "AND (instance IS NOT NULL OR regexp_matches(message, 'instance ID|for instances')) ORDER BY ts LIMIT 20",
-        request_ids + request_ids,
-    )
-    for instance, message in rows:
-        if instance:
-            return str(instance)
-        found = _UUID.search(message)
-        if found:
-            return found.group(0)
+    for event in events:
+        if event.instance:
+            return event.instance
+    for event in events:
+        if "instance ID" in event.message or "for instances" in event.message:
+            found = _UUID.search(event.message)
+            if found:
+                return found.group(0)
     return None
-
-
-def _events_of(store: EventStore, op: Operation) -> list[Event]:
-    conditions, params = [], []
-    if op.request_ids:
-        marks = ", ".join("?" for _ in op.request_ids)
-        conditions.append(f"request_id IN ({marks}) OR global_request_id IN ({marks})")
-        params += op.request_ids + op.request_ids
-    if op.instance:
-        conditions.append("instance = ?")
-        params.append(op.instance)
-        if op.observed_only:
-            conditions.append("contains(message, ?)")
-            params.append(op.instance)
-    return store.events(" OR ".join(f"({c})" for c in conditions), params, limit=MAX_EVENTS) if conditions else []
 
 
 def classify(op: Operation, workflow: Workflow) -> None:

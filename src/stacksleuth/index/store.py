@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from stacksleuth.events import COLUMNS, Event
 
@@ -28,6 +29,38 @@ class EventStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [Event.from_row(r) for r in self.db.execute(sql, params or []).fetchall()]
+
+    def events_by_key(self, keys: list[tuple[int, str | None, str | None]], limit: int) -> dict[int, list[Event]]:
+        """Events of many groups at once; a group is (id, request id, instance uuid).
+
+        An event joins a group when its request id or global request id is the group's request id, or its
+        instance is the group's instance. Three hash joins, one pass each, instead of a scan per group.
+        At most `limit` events per group, the earliest.
+        """
+        if not keys:
+            return {}
+        table = pa.table({"k": [k[0] for k in keys], "req": [k[1] for k in keys], "inst": [k[2] for k in keys]})
+        self.db.register("group_keys", table)
+        try:
+            rows = self.db.execute(
+                f"""
+                WITH hits AS (
+                    SELECT g.k, e.* FROM events e JOIN group_keys g ON e.request_id = g.req
+                    UNION SELECT g.k, e.* FROM events e JOIN group_keys g ON e.global_request_id = g.req
+                    UNION SELECT g.k, e.* FROM events e JOIN group_keys g ON e.instance = g.inst
+                ), ranked AS (
+                    SELECT *, row_number() OVER (PARTITION BY k ORDER BY ts NULLS FIRST, host, file, line) AS n
+                    FROM hits
+                )
+                SELECT k, {_SELECT} FROM ranked WHERE n <= {int(limit)} ORDER BY k, n
+                """
+            ).fetchall()
+        finally:
+            self.db.unregister("group_keys")
+        grouped: dict[int, list[Event]] = {k[0]: [] for k in keys}
+        for row in rows:
+            grouped[row[0]].append(Event.from_row(row[1:]))
+        return grouped
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         """The first value of a query's first row."""
