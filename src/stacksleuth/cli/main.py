@@ -98,3 +98,8 @@ def _event_json(event: Any) -> dict[str, Any]:
     fields = ("ts", "host", "service", "level", "logger", "request_id", "global_request_id", "instance",
               "message", "file", "line", "exception", "status")
     return {name: getattr(event, name) for name in fields}
+
+
+from stacksleuth.cli.lab import lab  # noqa: E402  (the lab group; see stacksleuth/lab)
+
+cli.add_command(lab)

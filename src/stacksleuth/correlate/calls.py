@@ -14,6 +14,7 @@ import re
 from stacksleuth.correlate.operations import MAX_EVENTS, Operation, classify
 from stacksleuth.events import Event
 from stacksleuth.index.store import EventStore
+from stacksleuth.patterns import Pattern
 from stacksleuth.workflows.machine import Workflow
 
 #: Most catch-all operations built from one bundle (a flood of identical errors must stay cheap).
@@ -26,16 +27,13 @@ def build_calls(store: EventStore, workflow: Workflow, claimed: set[str]) -> lis
     """Catch-all operations for the failed requests whose ids are not in `claimed`."""
     triggers: dict[str, Event | None] = {}
     for pattern in workflow.request_triggers:
-        where, params = pattern.sql()
+        where, params = _without_noise(pattern, workflow)
         for event in store.events(f"({where}) AND request_id IS NOT NULL", params, limit=MAX_CALLS):
             key = _key(event)
             if key not in claimed and event.request_id not in claimed:
                 triggers.setdefault(key, event)
     if workflow.failure_trigger is not None:
-        where, params = workflow.failure_trigger.sql()
-        for noise in workflow.ignore:
-            noise_where, noise_params = noise.sql()
-            where, params = f"({where}) AND NOT ({noise_where})", params + noise_params
+        where, params = _without_noise(workflow.failure_trigger, workflow)
         rows = store.rows(
             f"SELECT coalesce(global_request_id, request_id) AS k FROM events WHERE ({where}) "
             f"AND request_id IS NOT NULL GROUP BY k ORDER BY min(ts) LIMIT {MAX_CALLS}",
@@ -53,6 +51,15 @@ def build_calls(store: EventStore, workflow: Workflow, claimed: set[str]) -> lis
         classify(op, workflow)
         ops.append(op)
     return ops
+
+
+def _without_noise(pattern: Pattern, workflow: Workflow) -> tuple[str, list[object]]:
+    """The pattern's SQL condition, minus the lines the workflow knows to be harmless."""
+    where, params = pattern.sql()
+    for noise in workflow.ignore:
+        noise_where, noise_params = noise.sql()
+        where, params = f"({where}) AND NOT coalesce({noise_where}, FALSE)", params + noise_params
+    return where, params
 
 
 def _key(event: Event) -> str:

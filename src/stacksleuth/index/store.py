@@ -18,7 +18,7 @@ class EventStore:
 
     def __init__(self, parts_dir: Path, database: Path | None = None) -> None:
         self.db = duckdb.connect(str(database) if database else ":memory:")
-        self.db.execute("SET memory_limit='2GB'")
+        self.db.execute("SET memory_limit='512MB'")
         self.db.execute("SET preserve_insertion_order=false")
         pattern = str(parts_dir / "*.parquet")
         self.db.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{pattern}')")

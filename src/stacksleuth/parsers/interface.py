@@ -13,6 +13,15 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: them is garbage (a corrupted or binary region) and is counted as unparsed, never folded into a record.
 GARBAGE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
+
+def is_garbage(line: str) -> bool:
+    """True for a line holding control characters or U+FFFD (`GARBAGE`).
+
+    `str.isprintable` (C speed) clears almost every line first; it is False for tabs, and U+FFFD counts as
+    printable, hence the two explicit checks.
+    """
+    return "\ufffd" in line or (not line.isprintable() and GARBAGE.search(line) is not None)
+
 #: How many unparsed lines per file are kept verbatim for the report.
 SAMPLE_LIMIT = 5
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Iterator
 
 from stacksleuth.events import Row
-from stacksleuth.parsers.interface import ANSI, GARBAGE, FileMeta, ParseStats
+from stacksleuth.parsers.interface import ANSI, is_garbage, FileMeta, ParseStats
 
 #: Turns one physical line into a new record (a mutable row) or None when the line has no header.
 Recogniser = Callable[[str, int], "list[object] | None"]
@@ -57,7 +57,7 @@ def fold(lines: Iterable[str], recognise: Recogniser, stats: ParseStats, meta: F
             if row is None:
                 if not line.strip():
                     stats.blank += 1
-                elif GARBAGE.search(line):
+                elif is_garbage(line):
                     stats.reject(lineno, line)
                 elif pending is None or is_annotation(line):
                     if meta is None:

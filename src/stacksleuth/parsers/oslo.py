@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.services import service_for
 from stacksleuth.parsers import exceptions, timestamps
-from stacksleuth.parsers.interface import ANSI, GARBAGE, FileMeta, ParseStats
+from stacksleuth.parsers.interface import ANSI, is_garbage, FileMeta, ParseStats
 from stacksleuth.parsers.lines import headerless, is_annotation
 
 _HEAD = re.compile(
@@ -191,7 +191,7 @@ class OsloParser:
                         pending = (host, display, lineno, last_ts, service, "INFO", "uwsgi",
                                    u.group(1), None, None, None, u.group(4), "", None, int(u.group(5)))
                         stats.events += 1
-                    elif GARBAGE.search(line):
+                    elif is_garbage(line):
                         stats.reject(lineno, line)
                     elif pending is not None and not (
                         (line[0] == "#" and is_annotation(line)) or daemon_match(line) is not None

@@ -16,7 +16,7 @@ import re
 from typing import Iterable, Iterator
 
 from stacksleuth.events import Row
-from stacksleuth.parsers.interface import GARBAGE, FileMeta, ParseStats
+from stacksleuth.parsers.interface import is_garbage, FileMeta, ParseStats
 from stacksleuth.parsers.lines import fold, headerless
 
 
@@ -30,7 +30,7 @@ class PlainParser:
         """Yield one row per line, in file order."""
 
         def recognise(line: str, lineno: int) -> list[object] | None:
-            if not line.strip() or GARBAGE.search(line):
+            if not line.strip() or is_garbage(line):
                 return None  # blank, or garbage: counted by fold
             return headerless(meta, lineno, line, None)
 

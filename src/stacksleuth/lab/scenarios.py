@@ -1,0 +1,287 @@
+"""Scenarios: what to break (data in scenarios/<name>.yaml), and the run that breaks, waits, collects, restores."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacksleuth.lab import host, injectors, logs
+from stacksleuth.lab.host import LabError
+
+_KEYS = {"name", "breaks", "story", "inject", "trigger", "wait", "expect", "settle", "references", "xfail"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    breaks: str  # one line: what it breaks
+    story: str  # what an operator meets
+    inject: tuple[dict[str, Any], ...]
+    trigger: dict[str, Any]
+    wait: dict[str, Any]
+    expect: dict[str, Any]
+    settle: float = 3.0
+    references: tuple[str, ...] = field(default_factory=tuple)
+    xfail: str = ""  # why the current engine cannot diagnose it yet (the corpus test is marked xfail)
+
+
+def scenario_dir() -> Path:
+    return Path(str(resources.files("stacksleuth.lab") / "scenarios"))
+
+
+def load(path: Path) -> Scenario:
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise LabError(f"{path.name}: expected a mapping")
+    unknown = set(data) - _KEYS
+    missing = {"name", "breaks", "inject", "trigger", "expect"} - set(data)
+    if unknown or missing:
+        raise LabError(f"{path.name}: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
+    if data["name"] != path.stem:
+        raise LabError(f"{path.name}: name is {data['name']!r}, expected {path.stem!r}")
+    for step in data["inject"] or []:
+        if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in injectors.INJECTORS:
+            raise LabError(f"{path.name}: bad inject step {step!r} (known: {', '.join(sorted(injectors.INJECTORS))})")
+    if set(data["trigger"]) - {"boot", "command"}:
+        raise LabError(f"{path.name}: trigger is `boot` or `command`")
+    return Scenario(
+        name=data["name"], breaks=str(data["breaks"]).strip(), story=str(data.get("story", "")).strip(),
+        inject=tuple(data["inject"] or ()), trigger=dict(data["trigger"]), wait=dict(data.get("wait") or {}),
+        expect=dict(data["expect"]), settle=float(data.get("settle", 3)),
+        references=tuple(data.get("references") or ()), xfail=str(data.get("xfail") or ""),
+    )
+
+
+def load_all() -> dict[str, Scenario]:
+    return {p.stem: load(p) for p in sorted(scenario_dir().glob("*.yaml"))}
+
+
+def get(name: str) -> Scenario:
+    path = scenario_dir() / f"{name}.yaml"
+    if not path.is_file():
+        raise LabError(f"no scenario {name!r}; `stacksleuth lab list` shows them")
+    return load(path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- trigger and wait -----------------------------------------------------------------------------
+
+def _boot(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    args = ["server", "create", "--flavor", str(spec.get("flavor", "m1.nano")), "--image", str(spec.get("image", "tiny"))]
+    if spec.get("network"):
+        args += ["--network", str(spec["network"])]
+    else:
+        args += ["--nic", "none"]
+    if spec.get("host"):  # forced host: bypasses the scheduler's filters
+        args += ["--availability-zone", f"nova:{spec['host']}"]
+    args += [name, "-f", "json"]
+    try:
+        proc = host.osc(*args, check=False, timeout=float(spec.get("client_timeout", 120)))
+    except subprocess.TimeoutExpired as exc:
+        return {"command": "openstack " + " ".join(args), "exit": None, "error": f"client timed out ({exc})"}
+    out: dict[str, Any] = {"command": "openstack " + " ".join(args), "exit": proc.returncode}
+    if proc.returncode != 0:
+        out["error"] = (proc.stderr or proc.stdout).strip()
+    return out
+
+
+def _server(name: str) -> dict[str, Any] | None:
+    data = host.osc_json("server", "show", name, check=False)
+    return data if isinstance(data, dict) else None
+
+
+def _wait(wait: dict[str, Any], name: str) -> dict[str, Any]:
+    """Poll the server until it reaches an end state: a status in `until`, or a task_state held `stuck_for` s."""
+    until = set(wait.get("until", ["ACTIVE", "ERROR"]))
+    stuck_state, stuck_for = wait.get("stuck"), float(wait.get("stuck_for", 45))
+    deadline = time.monotonic() + float(wait.get("timeout", 180))
+    held_since: float | None = None
+    server: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        server = _server(name)
+        if server is None:
+            return {"end": "no server"}
+        status, task = server.get("status"), server.get("OS-EXT-STS:task_state")
+        if status in until:
+            return {"end": status, "task_state": task}
+        if stuck_state and task == stuck_state:
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since >= stuck_for:
+                return {"end": f"stuck in {status}/{task} for {stuck_for:.0f}s", "task_state": task}
+        else:
+            held_since = None
+        time.sleep(3)
+    return {"end": "timeout", "status": server and server.get("status"),
+            "task_state": server and server.get("OS-EXT-STS:task_state")}
+
+
+def _server_state(name: str, out: Path) -> dict[str, Any]:
+    """server-show.json and server-event.json (the create event, with its request id and traceback)."""
+    server = host.osc_json("server", "show", name, check=False)
+    if not isinstance(server, dict):
+        return {}
+    (out / "server-show.json").write_text(json.dumps(server, indent=2, default=str) + "\n")
+    events = host.osc_json("server", "event", "list", server["id"], check=False) or []
+    details = []
+    for event in events:
+        req = event.get("Request ID") or event.get("request_id")
+        if req:
+            doc = host.osc_json("server", "event", "show", server["id"], req, check=False)
+            if doc:
+                details.append(doc)
+    if details:
+        (out / "server-event.json").write_text(json.dumps(details[0] if len(details) == 1 else details,
+                                                          indent=2, default=str) + "\n")
+    fault = server.get("fault")
+    return {"id": server["id"], "status": server.get("status"), "task_state": server.get("OS-EXT-STS:task_state"),
+            "fault": fault.get("message") if isinstance(fault, dict) else None}
+
+
+def _user_saw(server: dict[str, Any], trigger: dict[str, Any]) -> str | None:
+    """What the user was shown: the server's fault, else its state, plus the client's error if any."""
+    parts = []
+    if server:
+        state = f"server {server.get('status')}"
+        if server.get("task_state"):
+            state += f" (task_state {server['task_state']})"
+        parts.append(f"{state}: {server['fault']}" if server.get("fault") else state)
+    if trigger.get("error"):
+        parts.append(f"client: {trigger['error']}")
+    if not parts and trigger.get("output"):  # a command trigger: the client's own complaints
+        said = [line for line in str(trigger["output"]).splitlines()
+                if re.search(r"error|unable|fail|refused|denied|HTTP [45]\d\d", line, re.I)]
+        parts.append("client: " + " | ".join(dict.fromkeys(said)) if said else str(trigger["output"])[-300:])
+    return "; ".join(parts) or None
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+def _save_active(steps: list[dict[str, Any]]) -> None:
+    injectors.state_file().write_text(json.dumps(steps, indent=1))
+
+
+def restore_active(say: Callable[[str], None] = print) -> None:
+    """Undo whatever a scenario left injected (after a crash or ^C), in reverse order."""
+    path = injectors.state_file()
+    if not path.is_file():
+        return
+    steps = json.loads(path.read_text())
+    for item in reversed(steps):
+        say(f"restore {next(iter(item['step']))}")
+        try:
+            injectors.restore_step(item["step"], item["saved"])
+        except (LabError, OSError, subprocess.SubprocessError) as exc:  # keep restoring the rest
+            say(f"  warning: {exc}")
+    path.unlink()
+
+
+def delete_lab_servers() -> None:
+    for server in host.osc_json("server", "list", "--all-projects", check=False) or []:
+        if str(server.get("Name", "")).startswith("lab-"):
+            host.osc("server", "delete", "--wait", server["ID"], check=False)
+
+
+def mark() -> Path:
+    path = host.STATE / "marks.json"
+    logs.save_marks(logs.mark(), path)
+    return path
+
+
+def collect(out: Path, servers: list[str] | None = None) -> list[str]:
+    """`lab collect`: the bytes every log gained since the last mark, plus server show/event output."""
+    path = host.STATE / "marks.json"
+    marks = logs.load_marks(path) if path.is_file() else {}
+    written = logs.collect(marks, out)
+    for name in servers or []:
+        if _server_state(name, out):
+            written += [p.name for p in out.glob("server-*.json")]
+    return written
+
+
+DAEMONS = ("mariadb", "rabbitmq-server", "virtlogd", "libvirtd", "keystone", "glance-api", "placement-api",
+           "nova-api", "nova-conductor", "nova-scheduler", "nova-compute", "neutron-api", "neutron-rpc-server",
+           "neutron-linuxbridge-agent", "neutron-dhcp-agent")
+
+
+def ensure_healthy(say: Callable[[str], None] = print, timeout: float = 180) -> None:
+    """Every daemon running and every nova service reported up (a scenario must start from a healthy lab)."""
+    for name in DAEMONS:
+        if not host.service_running(name):
+            say(f"start {name} (it was not running)")
+            host.service(name, "start")
+
+    def all_up() -> bool:
+        rows = host.osc_json("compute", "service", "list", check=False) or []
+        return bool(rows) and all(r.get("State") == "up" and r.get("Status") == "enabled" for r in rows)
+
+    mapped = host.sh("su -s /bin/sh nova -c 'nova-manage cell_v2 list_hosts' 2>/dev/null", check=False).stdout
+    if f" {socket.gethostname()} " not in mapped:
+        say("map the compute host to its cell (discover_hosts)")
+        host.sh("mysql -e \"UPDATE nova.compute_nodes SET mapped=0 WHERE host='$(hostname)'\" && "
+                "su -s /bin/sh nova -c 'nova-manage cell_v2 discover_hosts'", check=False)
+    if not host.wait_for(all_up, timeout, 5):
+        raise LabError("the lab is not healthy (a nova service is down or disabled); try `stacksleuth lab reset`")
+
+
+def run(scenario: Scenario, out: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Inject, trigger, wait for the end state, collect into OUT, restore. Returns scenario.json's content."""
+    host.require_up()
+    restore_active(say)
+    delete_lab_servers()
+    ensure_healthy(say)
+    name = f"lab-{scenario.name}"
+    record: dict[str, Any] = {"scenario": scenario.name, "breaks": scenario.breaks, "story": scenario.story,
+                              "injected": list(scenario.inject), "trigger": scenario.trigger,
+                              "started": _now()}
+    mark()
+    marks = logs.load_marks(host.STATE / "marks.json")
+    applied: list[dict[str, Any]] = []
+    try:
+        for step in scenario.inject:
+            say(f"inject {json.dumps(step)}")
+            saved = injectors.apply_step(step)
+            applied.append({"step": step, "saved": saved})
+            _save_active(applied)
+        trigger = scenario.trigger
+        if "boot" in trigger:
+            say(f"boot {name}")
+            result = _boot(trigger["boot"] or {}, name)
+            record["trigger_result"] = result
+            if "error" not in result:
+                say("wait for the end state")
+                record["end"] = _wait(scenario.wait, name)
+        else:
+            proc = host.sh(str(trigger["command"]), check=False)
+            record["trigger_result"] = {"command": trigger["command"], "exit": proc.returncode,
+                                        "output": (proc.stdout + proc.stderr).strip()[-2000:]}
+        time.sleep(scenario.settle)
+        record["ended"] = _now()
+        say(f"collect into {out}")
+        files = logs.collect(marks, out)
+        server = _server_state(name, out)
+        record["server"] = server
+        record["user_saw"] = _user_saw(server, record.get("trigger_result", {}))
+        record["files"] = sorted(files + [p.name for p in out.glob("server-*.json")])
+    finally:
+        say("restore")
+        delete_lab_servers()
+        restore_active(say)
+    record["expect"] = scenario.expect
+    if scenario.xfail:
+        record["xfail"] = scenario.xfail
+    (out / "scenario.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return record
