@@ -19,7 +19,7 @@ from stacksleuth.diagnose.silence import silent_services
 from stacksleuth.diagnose.timing import slow_stages
 from stacksleuth.diagnose.verbatim import verbatim
 from stacksleuth.findings import SCHEMA, Finding
-from stacksleuth.index.ingest import FileReport, ingest
+from stacksleuth.index.ingest import FileReport, Progress, ingest
 from stacksleuth.index.store import EventStore
 from stacksleuth.parsers.server_show import faults as read_faults
 from stacksleuth.sources.discover import discover
@@ -39,12 +39,12 @@ class Analysis:
     problems: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(cls, paths: list[Path], workers: int | None = None) -> "Analysis":
+    def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None) -> "Analysis":
         """Discover, parse and index `paths`; raises SourceError when nothing at all can be read."""
         workdir = Path(tempfile.mkdtemp(prefix="stacksleuth-"))
         try:
             inventory = discover(paths, workdir / "unpacked")
-            reports = ingest(inventory.logs, workdir / "parts", workers)
+            reports = ingest(inventory.logs, workdir / "parts", workers, progress)
             store = EventStore(workdir / "parts", workdir / "index.duckdb")
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import Progress as RichProgress
 
 from stacksleuth import __version__
 from stacksleuth.analysis import Analysis, report_document
 from stacksleuth.correlate.trace import trace_events
 from stacksleuth.errors import ExitCode, StacksleuthError
+from stacksleuth.index.ingest import Progress
 from stacksleuth.reports.terminal import render_diagnosis, render_timeline
 
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+
+
+@contextmanager
+def _reading_bar() -> Iterator[Progress | None]:
+    """A progress bar on stderr while logs are read, when a person is watching (stderr is a terminal)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    columns = (TextColumn("reading logs"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with RichProgress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("read", total=None)
+        yield lambda total, done: bar.update(task, total=total, completed=done)
 
 
 def _guarded(run: Callable[[], int]) -> None:
@@ -46,7 +62,8 @@ def diagnose(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> Non
     """
 
     def run() -> int:
-        analysis = Analysis.open(list(paths), workers)
+        with _reading_bar() as progress:
+            analysis = Analysis.open(list(paths), workers, progress)
         try:
             ops, findings = analysis.diagnose()
             document = report_document(analysis, ops, findings)
@@ -67,7 +84,8 @@ def trace(key: str, paths: tuple[Path, ...], as_json: bool) -> None:
     """Print the merged timeline of KEY (request id, instance, port, volume or image id) across PATHS."""
 
     def run() -> int:
-        analysis = Analysis.open(list(paths))
+        with _reading_bar() as progress:
+            analysis = Analysis.open(list(paths), progress=progress)
         try:
             events = trace_events(analysis.store, key)
         finally:

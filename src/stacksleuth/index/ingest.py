@@ -10,15 +10,15 @@ from __future__ import annotations
 import gc
 import io
 import lzma
-import re
 import os
+import re
 import zlib
 from datetime import datetime
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -63,12 +63,24 @@ class FileReport:
     error: str | None = None
 
 
-def ingest(files: list[LogFile], parts_dir: Path, workers: int | None = None) -> list[FileReport]:
+#: Told (total bytes, bytes parsed so far) as files finish, e.g. to drive a progress bar.
+Progress = Callable[[int, int], None]
+
+
+def ingest(files: list[LogFile], parts_dir: Path, workers: int | None = None,
+           progress: Progress | None = None) -> list[FileReport]:
     """Parse `files` into `parts_dir/*.parquet`; returns one report per file, in input order."""
     parts_dir.mkdir(parents=True, exist_ok=True)
     total = sum(_size(f.path) for f in files)
+    done = 0
     if total < PARALLEL_THRESHOLD or len(files) == 1 and _size(files[0].path) < 2 * RANGE_BYTES:
-        return [parse_file(f, parts_dir / f"part-{i:06d}.parquet") for i, f in enumerate(files)]
+        serial = []
+        for i, f in enumerate(files):
+            serial.append(parse_file(f, parts_dir / f"part-{i:06d}.parquet"))
+            done += _size(f.path)
+            if progress is not None:
+                progress(total, done)
+        return serial
     count = workers or os.cpu_count() or 1
     jobs: list[tuple[int, LogFile, Path, tuple[int, int, int] | None, int]] = []  # file, log, out, range, bytes
     for i, f in enumerate(files):
@@ -81,10 +93,14 @@ def ingest(files: list[LogFile], parts_dir: Path, workers: int | None = None) ->
     # biggest jobs first, so a large one does not start last and leave a core idle
     jobs.sort(key=lambda job: -job[4])
     with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork"), initializer=_worker_init) as pool:
-        futures = [(job[0], pool.submit(parse_file, job[1], job[2], job[3])) for job in jobs]
+        futures = {pool.submit(parse_file, job[1], job[2], job[3]): job for job in jobs}
         reports: dict[int, list[FileReport]] = {}
-        for i, future in futures:
-            reports.setdefault(i, []).append(future.result())
+        for future in as_completed(futures):
+            job = futures[future]
+            reports.setdefault(job[0], []).append(future.result())
+            done += job[4]
+            if progress is not None:
+                progress(total, done)
     return [_merge(reports[i]) for i in range(len(files))]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console, Group
@@ -11,6 +12,7 @@ from rich.text import Text
 
 from stacksleuth.events import Event
 
+_CONTEXT = re.compile(r"\[(None |req-[0-9a-f-]{36} )?(req-[0-9a-f]{8})[0-9a-f-]*(?: [^\]]*)?\]")
 _STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -26,8 +28,13 @@ def render_diagnosis(console: Console, document: dict[str, Any]) -> None:
         console.print(Panel("[green]No problem found.[/green] Every operation in the bundle completed.", expand=False))
     for number, finding in enumerate(findings, 1):
         console.print(_finding_panel(number, finding))
-    if document["operations"]:
-        console.print(_operations_table(document["operations"]))
+    ops = document["operations"]
+    if ops:
+        troubled = [op for op in ops if op["outcome"] != "active"]
+        console.print(f"{len(ops)} operation(s): {len(ops) - len(troubled)} completed, {len(troubled)} failed, stuck or unknown"
+                      + (" (all listed with --json)" if len(ops) > len(troubled) else ""))
+        if troubled:
+            console.print(_operations_table(troubled))
     _print_parse_problems(console, parse)
 
 
@@ -49,7 +56,7 @@ def _finding_panel(number: int, f: dict[str, Any]) -> Panel:
         Text.from_markup("[bold]Fix:[/bold]"),
         *[Text(f"  $ {step}") for step in f["fix"]],
         Text.from_markup("[bold]Evidence:[/bold]"),
-        *[Text(f"  {e['host']} {e['file']}:{e['line']}\n    {e['text'][:300]}", style="dim") for e in f["evidence"]],
+        *[Text(f"  {e['host']} {e['file']}:{e['line']}\n    {_short(e['text'])}", style="dim") for e in f["evidence"]],
     ]
     if f.get("related"):
         body.append(Text(f"Also matched: {', '.join(f['related'])}", style="dim"))
@@ -59,7 +66,7 @@ def _finding_panel(number: int, f: dict[str, Any]) -> Panel:
 
 
 def _operations_table(ops: list[dict[str, Any]]) -> Table:
-    table = Table(title="Operations", title_justify="left")
+    table = Table(title="Operations that did not complete", title_justify="left")
     for column in ("operation", "instance", "request", "outcome", "stopped at", "stages reached", "hosts"):
         table.add_column(column)
     for op in ops:
@@ -97,6 +104,11 @@ def render_timeline(console: Console, events: list[Event], key: str) -> None:
         style = _STYLE.get(e.level.lower(), "")
         table.add_row(e.ts or "", e.host, e.service, Text(e.level, style=style), e.message[:240], f"{e.file.split('/')[-1]}:{e.line}")
     console.print(table)
+
+
+def _short(line: str, width: int = 400) -> str:
+    """An evidence line for the eye: the long request-context bracket shortened to its request id."""
+    return _CONTEXT.sub(r"[\2…]", line, count=1)[:width]
 
 
 def _escape(text: str) -> str:
