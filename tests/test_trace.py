@@ -34,3 +34,11 @@ def test_unknown_id_says_nothing_found() -> None:
     code, out, _ = run_cli("trace", "req-00000000-0000-0000-0000-000000000000", str(BOOT))
     assert code == 1
     assert "Nothing in the bundle mentions" in out
+
+
+def test_instance_id_pulls_in_the_requests_that_acted_on_it() -> None:
+    """Placement and glance lines carry only the request id; they join the instance through its boot."""
+    code, out, _ = run_cli("trace", INSTANCE, str(BOOT), "--json")
+    assert code == 0
+    services = {e["service"] for e in json.loads(out)["events"]}
+    assert {"nova-api", "nova-compute", "placement-api", "glance-api", "qemu"} <= services
