@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT
 from scenario_files import materialise
-
 from stacksleuth.diagnose.rulebook import Rule, load_rules
 from stacksleuth.errors import KnowledgeError
 from stacksleuth.events import Event

@@ -39,7 +39,7 @@ class Analysis:
     problems: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None) -> "Analysis":
+    def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None) -> Analysis:
         """Discover, parse and index `paths`; raises SourceError when nothing at all can be read."""
         workdir = Path(tempfile.mkdtemp(prefix="stacksleuth-"))
         try:

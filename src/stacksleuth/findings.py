@@ -21,7 +21,7 @@ class Evidence:
     text: str
 
     @classmethod
-    def of(cls, event: Event) -> "Evidence":
+    def of(cls, event: Event) -> Evidence:
         """Evidence pointing at an event's first line."""
         return cls(event.host, event.file, event.line, f"{event.ts or ''} {event.level} {event.logger} {event.message}".strip())
 

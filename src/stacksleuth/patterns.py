@@ -29,7 +29,7 @@ class Pattern:
     status: str | None = None  # regex on the HTTP status, e.g. '5\d\d'
 
     @classmethod
-    def load(cls, data: Any, where: str) -> "Pattern":
+    def load(cls, data: Any, where: str) -> Pattern:
         """Build from YAML, naming `where` (file and key) in any error."""
         if not isinstance(data, dict) or not data:
             raise KnowledgeError(f"{where}: a pattern must be a mapping with some of {sorted(_KEYS)}")

@@ -7,6 +7,8 @@ in the requests that acted on it. Any id (port, volume, image…) is also found 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from stacksleuth.events import Event
 from stacksleuth.index.store import EventStore
 
@@ -33,8 +35,8 @@ def trace_events(store: EventStore, key: str, limit: int = 20000) -> list[Event]
     return store.events(where, params, limit=limit)
 
 
-def _column(store: EventStore, column: str, where: str, params: list[object]) -> list[str]:
-    rows = store.rows(f"SELECT DISTINCT {column} FROM events WHERE ({where}) AND {column} IS NOT NULL", params)
+def _column(store: EventStore, column: str, where: str, params: Sequence[object]) -> list[str]:
+    rows = store.rows(f"SELECT DISTINCT {column} FROM events WHERE ({where}) AND {column} IS NOT NULL", list(params))
     return [str(r[0]) for r in rows]
 
 

@@ -13,12 +13,12 @@ import lzma
 import os
 import re
 import zlib
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -134,7 +134,7 @@ def _ranges(log: LogFile) -> list[tuple[int, int, int]] | None:
             fh.seek(0)
             ranges, lines, pos = [], 0, 0
             bounds = starts[1:] + [size]
-            for start, end in zip(starts, bounds):
+            for start, end in zip(starts, bounds, strict=True):
                 ranges.append((start, end, lines))
                 while pos < end:
                     block = fh.read(min(_SCAN, end - pos))
@@ -232,8 +232,8 @@ class _RangeReader(io.RawIOBase):
 
 def _open_range(path: Path, byte_range: tuple[int, int, int]) -> io.TextIOWrapper:
     """A byte range as text, decoded exactly as `open_text` decodes the whole file."""
-    raw = io.BufferedReader(_RangeReader(path, byte_range[0], byte_range[1]), 1024 * 1024)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
+    raw = io.BufferedReader(_RangeReader(path, byte_range[0], byte_range[1]), 1024 * 1024)  # type: ignore[type-var]
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
 
 
 def _write(rows: Iterable[Row], out: Path, line_offset: int = 0) -> None:
@@ -268,7 +268,7 @@ def _table(rows: list[Row], line_offset: int = 0) -> pa.Table:
     if not rows:
         return SCHEMA.empty_table()
     arrays = []
-    for i, (col, t) in enumerate(zip(zip(*rows), SCHEMA.types)):
+    for i, (col, t) in enumerate(zip(zip(*rows, strict=True), SCHEMA.types, strict=True)):
         if i in _CONSTANT and col.count(col[0]) == len(col):
             arrays.append(pa.repeat(pa.scalar(col[0], type=t), len(col)))
         elif i == _LINE and line_offset:

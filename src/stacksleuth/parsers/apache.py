@@ -14,7 +14,7 @@ Access log, common/combined format (`%h %l %u %t "%r" %>s %b "%{Referer}i" "%{Us
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers import oslo, timestamps

@@ -10,7 +10,7 @@ Samples in dnsmasq's documented format (`log.c`: `%h %e %H:%M:%S dnsmasq[pid]: â
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps

@@ -9,7 +9,7 @@ Real samples (Zed lab):
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps

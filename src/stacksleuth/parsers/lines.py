@@ -8,10 +8,11 @@ never folded into the record above.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import cast
 
 from stacksleuth.events import Row
-from stacksleuth.parsers.interface import ANSI, is_garbage, FileMeta, ParseStats
+from stacksleuth.parsers.interface import ANSI, FileMeta, ParseStats, is_garbage
 
 #: Turns one physical line into a new record (a mutable row) or None when the line has no header.
 Recogniser = Callable[[str, int], "list[object] | None"]
@@ -65,7 +66,7 @@ def fold(lines: Iterable[str], recognise: Recogniser, stats: ParseStats, meta: F
                         continue
                     if pending is not None:
                         yield tuple(pending)
-                    pending = headerless(meta, lineno, line, pending[3] if pending else None)
+                    pending = headerless(meta, lineno, line, cast("str | None", pending[3]) if pending else None)
                     stats.events += 1
                 else:
                     stats.continuation += 1

@@ -6,7 +6,7 @@ Real sample (Zed lab): `2026-11-21  5:17:08 0 [Warning] Could not increase numbe
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers.interface import FileMeta, ParseStats

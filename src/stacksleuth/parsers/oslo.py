@@ -13,13 +13,13 @@ Tracebacks fold into the record they belong to (same time, pid and logger, no re
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
-from stacksleuth.services import service_for
 from stacksleuth.parsers import exceptions, timestamps
-from stacksleuth.parsers.interface import ANSI, is_garbage, FileMeta, ParseStats
+from stacksleuth.parsers.interface import ANSI, FileMeta, ParseStats, is_garbage
 from stacksleuth.parsers.lines import headerless, is_annotation
+from stacksleuth.services import service_for
 
 _HEAD = re.compile(
     r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) +(\d+) (DEBUG|INFO|WARNING|ERROR|CRITICAL|TRACE|AUDIT|WARN) (\S+) ?(.*)"

@@ -13,10 +13,10 @@ Every non-blank line is a record without a time; words like `ERROR`/`FAILED` mak
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
-from stacksleuth.parsers.interface import is_garbage, FileMeta, ParseStats
+from stacksleuth.parsers.interface import FileMeta, ParseStats, is_garbage
 from stacksleuth.parsers.lines import fold, headerless
 
 

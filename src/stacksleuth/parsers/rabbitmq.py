@@ -10,8 +10,8 @@ Real samples (Zed lab; hotsos fixture):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps

@@ -14,7 +14,7 @@ The program is the logger and its pid the pid.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps

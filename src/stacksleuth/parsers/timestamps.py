@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
@@ -30,7 +30,7 @@ def with_offset(stamp: str) -> str:
         return oslo(text[:sign_at])
     local = datetime.fromisoformat(oslo(text[:sign_at]))
     utc = local - offset if text[sign_at] == "+" else local + offset
-    return utc.replace(tzinfo=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
+    return utc.replace(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
 
 
 def ctime(stamp: str) -> str:

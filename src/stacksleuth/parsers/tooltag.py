@@ -11,7 +11,7 @@ oslo's time, then a tag (the tool, or the host for ansible) and a level, with no
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers.interface import FileMeta, ParseStats

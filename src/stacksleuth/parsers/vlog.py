@@ -12,7 +12,7 @@ The module may hold parentheses (`dpif_netlink(handler10)`); the sequence number
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps

@@ -7,7 +7,7 @@ import gzip
 import io
 import lzma
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 _MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
 
@@ -26,7 +26,7 @@ def open_binary(path: Path) -> IO[bytes]:
     """Open `path` for reading bytes, decompressing when needed."""
     kind = compression(path)
     if kind == "gz":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     if kind == "bz2":
         return bz2.open(path, "rb")
     if kind == "xz":
