@@ -54,7 +54,7 @@ class Event:
     status: int | None
 
     @classmethod
-    def from_row(cls, row: Row) -> "Event":
+    def from_row(cls, row: Row) -> Event:
         """Build an event from a row in `COLUMNS` order."""
         return cls(*row)
 
