@@ -95,6 +95,22 @@ class WaitAgentDown:
         pass
 
 
+@injector("guest")
+class Guest:
+    """guest: {}: make sure the tiny busybox guest (lab-guest images) is in glance; kept afterwards."""
+
+    @staticmethod
+    def apply(params: Any) -> Saved:
+        from stacksleuth.lab import guest  # noqa: PLC0415  (downloads and builds only when a scenario needs it)
+
+        guest.register()
+        return {}
+
+    @staticmethod
+    def restore(params: Any, saved: Saved) -> None:
+        pass
+
+
 @injector("conf")
 class Conf:
     """conf: {file, section, key, value, restart: [services]}: set one option (value null: delete it)."""
@@ -209,8 +225,9 @@ class OpenStack:
 class OccupyPort:
     """occupy_port: {port, service}: another process takes SERVICE's port, then SERVICE is restarted.
 
-    The squatter binds 127.0.0.1:PORT without listening, so the service's bind fails with EADDRINUSE
-    and clients get 'connection refused' (nothing hangs).
+    The squatter listens on 127.0.0.1:PORT (SO_REUSEADDR, so TIME_WAIT connections left by the service's
+    clients do not stop it) and closes every connection it accepts, so the service's bind fails with
+    EADDRINUSE and its clients get an empty reply instead of hanging.
     """
 
     @staticmethod
@@ -220,8 +237,9 @@ class OccupyPort:
         # the service's workers may hold the socket for a few seconds after the stop
         host.sh(f"for i in $(seq 60); do ss -Htln 'sport = :{port}' | grep -q . || exit 0; sleep 0.5; done; exit 1",
                 check=False)
-        code = ("import socket,time\ns=socket.socket()\n"
-                f"s.bind(('127.0.0.1',{port}))\nprint('bound',flush=True)\ntime.sleep(86400)\n")
+        code = ("import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                f"s.bind(('127.0.0.1',{port}))\ns.listen(16)\nprint('bound',flush=True)\n"
+                "while True:\n    c,_=s.accept()\n    c.close()\n")
         proc = subprocess.Popen(["python3", "-c", code], stdout=subprocess.PIPE, text=True,
                                 start_new_session=True)
         assert proc.stdout is not None

@@ -117,7 +117,10 @@ def _wait(wait: dict[str, Any], name: str) -> dict[str, Any]:
             return {"end": "no server"}
         status, task = server.get("status"), server.get("OS-EXT-STS:task_state")
         if status in until:
-            return {"end": status, "task_state": task}
+            end = {"end": status, "task_state": task}
+            if status == "ACTIVE" and wait.get("console"):
+                end["console"] = _wait_console(server["id"], str(wait["console"]), float(wait.get("console_timeout", 90)))
+            return end
         if stuck_state and task == stuck_state:
             held_since = held_since or time.monotonic()
             if time.monotonic() - held_since >= stuck_for:
@@ -127,6 +130,23 @@ def _wait(wait: dict[str, Any], name: str) -> dict[str, Any]:
         time.sleep(3)
     return {"end": "timeout", "status": server and server.get("status"),
             "task_state": server and server.get("OS-EXT-STS:task_state")}
+
+
+def console_log(instance: str) -> Path:
+    return Path("/var/lib/nova/instances") / instance / "console.log"
+
+
+def _wait_console(instance: str, marker: str, timeout: float) -> str:
+    """Until the guest writes MARKER on its serial console (nova's console.log)."""
+    path = console_log(instance)
+
+    def seen() -> bool:
+        try:
+            return marker in path.read_text(errors="replace")
+        except OSError:
+            return False
+
+    return "seen" if host.wait_for(seen, timeout, 2) else f"no {marker!r} after {timeout:.0f}s"
 
 
 def _server_state(name: str, out: Path) -> dict[str, Any]:
@@ -146,6 +166,9 @@ def _server_state(name: str, out: Path) -> dict[str, Any]:
     if details:
         (out / "server-event.json").write_text(json.dumps(details[0] if len(details) == 1 else details,
                                                           indent=2, default=str) + "\n")
+    console = console_log(server["id"])
+    if console.is_file():  # the guest's serial console, when there is a guest
+        (out / f"instances__{server['id']}__console.log").write_bytes(console.read_bytes())
     fault = server.get("fault")
     return {"id": server["id"], "status": server.get("status"), "task_state": server.get("OS-EXT-STS:task_state"),
             "fault": fault.get("message") if isinstance(fault, dict) else None}

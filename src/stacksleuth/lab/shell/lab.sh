@@ -32,7 +32,9 @@ ini() { crudini --set "$@"; }
 
 install_packages() {
   [ -f "$STATE/installed" ] && return 0
-  say "apt-get update + install (~510 MB of .debs, 2-3 min)"
+  say "apt-get update + install (~510 MB of .debs, 2-5 min)"
+  # what was there before, so that `down` purges exactly what the lab added
+  dpkg-query -W -f='${Package}\n' | sort > "$STATE/packages-before"
   apt-get update -q >>"$LOG" 2>&1
   apt-get install -y -q debconf-utils >>"$LOG" 2>&1
   # no package may configure a database, keystone or rabbit by itself
@@ -67,6 +69,7 @@ SEL
   apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     -o Dpkg::Options::=--force-confmiss $PACKAGES >>"$LOG" 2>&1
   rm -f /usr/sbin/policy-rc.d
+  dpkg-query -W -f='${Package}\n' | sort | comm -13 "$STATE/packages-before" - > "$STATE/packages-added"
   touch "$STATE/installed"
 }
 
@@ -333,15 +336,21 @@ down() {
   iptables-save | grep -v neutron | iptables-restore || true
   if [ "${LAB_PURGE:-1}" = 1 ] && [ -f "$STATE/installed" ]; then
     say "purging packages"
-    # shellcheck disable=SC2086
-    apt-get purge -y $PACKAGES >>"$LOG" 2>&1 || say "purge: see $LOG"
-    apt-get autoremove --purge -y >>"$LOG" 2>&1 || true
+    if [ -s "$STATE/packages-added" ]; then   # exactly what `up` added (never sudo: its prerm refuses)
+      # shellcheck disable=SC2046
+      apt-get purge -y $(grep -vx sudo "$STATE/packages-added") >>"$LOG" 2>&1 || say "purge: see $LOG"
+    else
+      # shellcheck disable=SC2086
+      apt-get purge -y $PACKAGES >>"$LOG" 2>&1 || say "purge: see $LOG"
+      apt-get autoremove --purge -y >>"$LOG" 2>&1 || true
+    fi
     for p in keystone glance-common glance-api placement-common placement-api nova-common nova-api \
              neutron-common neutron-metadata-agent mariadb-server; do echo PURGE | debconf-communicate $p >/dev/null 2>&1 || true; done
     rm -rf /etc/nova /etc/neutron /etc/glance /etc/keystone /etc/placement /etc/libvirt /etc/rabbitmq \
        /var/lib/nova /var/lib/neutron /var/lib/glance /var/lib/keystone /var/lib/placement /var/lib/mysql \
        /var/lib/rabbitmq /var/lib/libvirt /var/log/nova /var/log/neutron /var/log/glance /var/log/keystone \
        /var/log/placement /var/log/libvirt /var/log/rabbitmq /var/log/mysql /etc/default/openstack
+    cp "$LOG" /tmp/stacksleuth-lab-down.log 2>/dev/null || true
     rm -rf "$STATE"
   fi
 }
