@@ -16,6 +16,10 @@ from stacksleuth.patterns import Pattern
 from stacksleuth.workflows.machine import Workflow
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: A user's own call on an existing server (reboot, stop, attach a volume, add an interface, delete): an access
+#: line of nova-api. Its lines carry the server's uuid, but they are that call's, not the boot's.
+_SERVER_CALL = (r'"(?:POST|PUT|PATCH|DELETE) /v2(?:\.1)?/(?:[0-9a-f]{32}/)?servers/'
+                r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}[/ "]')
 #: Most events an operation keeps (a stuck retry loop must not blow up memory).
 MAX_EVENTS = 5000
 
@@ -82,6 +86,7 @@ def build_operations(store: EventStore, workflow: Workflow) -> list[Operation]:
         _add_observed_operations(store, workflow.observed_trigger, workflow.operation, ops, known)
     later = [(i, r, None) for i, op in enumerate(ops) if i >= fetched for r in op.request_ids]
     _attach(store, ops, later + [(i, None, op.instance) for i, op in enumerate(ops) if op.instance])
+    _drop_other_calls(store, ops)
     for op in ops:
         if op.observed_only and op.instance:
             _merge(op, store.events("status IS NOT NULL AND contains(message, ?)", [op.instance], limit=MAX_EVENTS))
@@ -120,6 +125,22 @@ def _attach(store: EventStore, ops: list[Operation], keys: list[tuple[int, str |
     for index, events in store.events_by_key(keys, MAX_EVENTS).items():
         _merge(ops[index], events)
     return len(ops)
+
+
+def _drop_other_calls(store: EventStore, ops: list[Operation]) -> None:
+    """Each request belongs to one operation: lines joined on the instance uuid that carry the request id of
+    another user call on the same server (a later reboot, attach or delete) are that call's, not this one's.
+
+    Without this, a volume attach that fails an hour after the boot makes the boot look failed, and the attach
+    itself, whose id the boot swallowed, is never examined as the call that broke.
+    """
+    others = {row[0] for row in store.rows(
+        "SELECT DISTINCT request_id FROM events WHERE request_id IS NOT NULL AND status IS NOT NULL "
+        "AND regexp_matches(message, ?)", [_SERVER_CALL])}
+    for op in ops:
+        own = set(op.request_ids)
+        if any(e.request_id in others and e.request_id not in own for e in op.events):
+            op.events = [e for e in op.events if e.request_id not in others or e.request_id in own]
 
 
 def _merge(op: Operation, events: list[Event]) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from stacksleuth.correlate.operations import Operation
+from stacksleuth.diagnose.cascade import upstream
 from stacksleuth.diagnose.rulebook import Rule
 from stacksleuth.events import Event
 from stacksleuth.findings import Evidence, Finding
@@ -40,16 +41,41 @@ def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults:
     bundle = _bundle_matches(store, [r for r in rules if r.scope == "bundle" and r.match])
     findings: list[Finding] = []
     used: set[str] = set()
+    repeated: dict[tuple[str, str, str], int] = {}
+    # the requests of other services that failed first and made an operation fail (see cascade.py)
+    causes = {id(op): upstream(store, op) for op in ops if op.outcome in ("failed", "stuck")}
+    followed = {k for events in causes.values() for e in events for k in (e.request_id, e.global_request_id) if k}
     for op in ops:
         if op.catch_all and _explained_by_bundle(op, bundle):
             continue  # its errors are a bundle-wide problem (a broker down), reported once as such
-        own = [] if op.outcome == "unknown" else _operation_matches(op, rules)
+        if op.catch_all and op.request_id in followed:
+            continue  # a service-to-service call another operation's error names: reported as that one's root
+        first = causes.get(id(op), [])
+        own = [] if op.outcome == "unknown" else _operation_matches(op, rules, first)
         matches = own + ([] if op.outcome == "active" else _joined(op, bundle))
         if not matches:
             continue
-        matches.sort(key=lambda m: -m.rule.priority)
+        roots = {(e.host, e.file, e.line) for e in first}
+        # the earliest error of a cascade leads: a match on the request that failed first, then by priority
+        matches.sort(key=lambda m: (0 if m.events and (m.events[0].host, m.events[0].file, m.events[0].line) in roots
+                                    else 1, -m.rule.priority))
         used.update(m.rule.id for m in matches if m.rule.scope == "bundle")
-        findings.append(_op_finding(op, matches, faults))
+        finding = _op_finding(op, matches, faults, bool(roots) and _key(matches[0].events) in roots)
+        after = next((o for o in ops if not o.catch_all and o is not op and o.outcome in ("failed", "stuck")
+                      and any(e.request_id in o.request_ids or e.global_request_id in o.request_ids for e in first)),
+                     None)
+        if op.catch_all and after is not None and finding.severity in ("critical", "error"):
+            # a call made while an operation that failed first was cleaned up (deleting the port of a failed
+            # boot): a consequence, reported with that operation's root cause
+            finding = replace(finding, severity="warning",
+                              title=f"After the failed {after.kind} {after.request_id}: {finding.title}")
+        if op.catch_all:
+            same = repeated.get((op.kind, finding.rule, finding.title))
+            if same is not None:  # the same call failing the same way again (a guest retrying): one finding
+                findings[same] = replace(findings[same], count=findings[same].count + finding.count)
+                continue
+            repeated[(op.kind, finding.rule, finding.title)] = len(findings)
+        findings.append(finding)
     for match in bundle:
         if match.rule.id not in used:
             findings.append(_bundle_finding(match))
@@ -79,7 +105,17 @@ def _explained_by_bundle(op: Operation, bundle: list[Match]) -> bool:
     return all(any(p.matches(e) for m in bundle for p in m.rule.match) for e in errors)
 
 
-def _operation_matches(op: Operation, rules: list[Rule]) -> list[Match]:
+def _key(events: tuple[Event, ...]) -> tuple[str, str, int] | None:
+    return (events[0].host, events[0].file, events[0].line) if events else None
+
+
+def _operation_matches(op: Operation, rules: list[Rule], upstream_events: list[Event] | None = None) -> list[Match]:
+    """Rules matched on the operation's events, and on those of the requests that failed first for it."""
+    events = op.events
+    if upstream_events:
+        seen = {(e.host, e.file, e.line) for e in events}
+        extra = [e for e in upstream_events if (e.host, e.file, e.line) not in seen]
+        events = sorted(events + extra, key=lambda e: (e.ts or "", e.host, e.file, e.line))
     found = []
     for rule in rules:
         if rule.scope != "operation" or not _applies(rule, op):
@@ -87,8 +123,8 @@ def _operation_matches(op: Operation, rules: list[Rule]) -> list[Match]:
         if not rule.match:
             found.append(Match(rule, tuple(op.events[-1:]), 1))
             continue
-        hits = tuple(e for e in op.events if any(p.matches(e) for p in rule.match))
-        if hits and all(any(p.matches(e) for e in op.events) for p in rule.requires):
+        hits = tuple(e for e in events if any(p.matches(e) for p in rule.match))
+        if hits and all(any(p.matches(e) for e in events) for p in rule.requires):
             found.append(Match(rule, hits, len(hits)))
     return found
 
@@ -132,9 +168,16 @@ def _time(ts: str | None) -> datetime | None:
         return None
 
 
-def _op_finding(op: Operation, matches: list[Match], faults: dict[str, str]) -> Finding:
+def _op_finding(op: Operation, matches: list[Match], faults: dict[str, str], cascade: bool = False) -> Finding:
     root = matches[0]
     values = _values(root, op)
+    cause = root.rule.cause.format_map(values)
+    if cascade and root.events:
+        failed = next((e for e in op.events if e.severity >= 40), None)
+        if failed is not None and failed.service != root.events[0].service:
+            cause += (f" This is the first error of a cascade: {failed.service} failed afterwards on this "
+                      f"request ({failed.message[:160]}), naming {root.events[0].service}'s request "
+                      f"{root.events[0].request_id or '?'} as the reason.")
     symptom = _user_saw(op, faults) or root.rule.symptom.format_map(values)
     evidence = [Evidence.of(e) for e in root.events[:EVIDENCE_LINES]]
     if op.trigger is not None and all(ev.line != op.trigger.line or ev.file != op.trigger.file for ev in evidence):
@@ -148,7 +191,7 @@ def _op_finding(op: Operation, matches: list[Match], faults: dict[str, str]) -> 
         stage=op.stage if not root.rule.stages or op.stage in root.rule.stages else root.rule.stages[0],
         component=root.rule.component.format_map(values),
         symptom=symptom,
-        cause=root.rule.cause.format_map(values),
+        cause=cause,
         fix=tuple(f.format_map(values) for f in root.rule.fix),
         rule=root.rule.id,
         confidence=root.rule.confidence,
