@@ -17,6 +17,8 @@ def _split(case: str, root: Path) -> tuple[Path, Path]:
     for host in (ctl, cmp1):
         host.mkdir()
     for path in (EXAMPLES / case).iterdir():
+        if path.name == "hostname":
+            continue  # the split hosts are named by their directories
         shutil.copy(path, (cmp1 if path.name in COMPUTE_FILES else ctl) / path.name)
     return ctl, cmp1
 
