@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from conftest import EXAMPLES
 from stacksleuth.events import COLUMNS, Event
+from stacksleuth.parsers import oslo
 from stacksleuth.parsers.interface import FileMeta, ParseStats
 from stacksleuth.parsers.registry import PARSERS
 
@@ -209,3 +211,11 @@ def test_lab_sample_annotations_are_their_own_records() -> None:
         "##### WARNING/ERROR lines (distinct shapes, up to 20)\n"
     ))
     assert [e.logger for e in events] == ["annotation", "libvirt", "annotation"] and stats.unparsed == 0
+
+
+def test_uwsgi_daemon_lines_start_with_a_known_character() -> None:
+    """The cheap first-character filter in front of the daemon-line regex never hides a daemon line."""
+    samples = (EXAMPLES / "fault-f-nova-conf-typo" / "nova__nova-api.log").read_text().splitlines()
+    daemon = [line for line in samples if line and oslo._DAEMON.match(line)]
+    assert len(daemon) > 20
+    assert all(line[0] in oslo._DAEMON_FIRST for line in daemon)

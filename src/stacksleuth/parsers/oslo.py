@@ -43,6 +43,9 @@ _DAEMON = re.compile(
     r"|mapped \d+ bytes |worker \d+ buried |SIGINT/SIGTERM received|goodbye to uWSGI|unable to load app |\[deadlock-detector\] "
     r"|WSGI app \d+ |[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4} - "
 )
+#: First characters a `_DAEMON` line can start with: most continuation lines (indented tracebacks, XML,
+#: command output) are ruled out without running the regex.
+_DAEMON_FIRST = frozenset("*!-[cdglmnopstuwyFMPSTW")
 _ACCESS_STATUS = re.compile(r'HTTP/1\.[01]" (\d{3}) ')
 _LEVEL_ALIASES = {"TRACE": "ERROR", "WARN": "WARNING", "AUDIT": "INFO"}
 #: Levels whose message is searched for an exception name when the record is finished.
@@ -141,6 +144,7 @@ class OsloParser:
         notable = _NOTABLE
         head_match = _HEAD.match
         daemon_match = _DAEMON.match
+        daemon_first = _DAEMON_FIRST
         aliases = _LEVEL_ALIASES
         pending: Row | None = None
         detail: list[str] = []
@@ -194,7 +198,8 @@ class OsloParser:
                     elif is_garbage(line):
                         stats.reject(lineno, line)
                     elif pending is not None and not (
-                        (line[0] == "#" and is_annotation(line)) or daemon_match(line) is not None
+                        (line[0] == "#" and is_annotation(line))
+                        or (line[0] in daemon_first and daemon_match(line) is not None)
                     ):
                         detail.append(line)
                         stats.continuation += 1
