@@ -19,6 +19,7 @@ from stacksleuth.analysis import Analysis, report_document
 from stacksleuth.correlate.trace import trace_events
 from stacksleuth.errors import ExitCode, StacksleuthError
 from stacksleuth.index.ingest import Progress
+from stacksleuth.reports.html import render_html
 from stacksleuth.reports.terminal import render_diagnosis, render_timeline
 
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -55,8 +56,10 @@ def cli() -> None:
 @cli.command()
 @_paths
 @click.option("--json", "as_json", is_flag=True, help="Print the stacksleuth/diagnosis/v1 JSON document.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              help="Also write a self-contained HTML report with a timeline per failed operation.")
 @click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
-def diagnose(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
+def diagnose(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, workers: int | None) -> None:
     """Diagnose every failed or stuck operation in PATHS (directories, sosreports, tarballs).
 
     Exit code 0: nothing wrong found; 1: problems found; 2: bad usage or unreadable input.
@@ -70,6 +73,8 @@ def diagnose(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> Non
             document = report_document(analysis, ops, findings)
         finally:
             analysis.close()
+        if html_out is not None:
+            _write_html(html_out, render_html(document, ops))
         _emit(document, as_json)
         serious = [f for f in findings if f.severity in ("critical", "error", "warning")]
         return ExitCode.PROBLEMS if serious else ExitCode.OK
@@ -101,6 +106,13 @@ def trace(key: str, paths: tuple[Path, ...], as_json: bool) -> None:
     _guarded(run)
 
 
+def _write_html(path: Path, page: str) -> None:
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise StacksleuthError(f"{path}: cannot write the HTML report ({exc.strerror})") from exc
+
+
 def _console() -> Console:
     """A terminal console; when output goes to a file or pipe, wide enough that lines are not folded."""
     return Console() if sys.stdout.isatty() else Console(width=160)
@@ -122,3 +134,7 @@ def _event_json(event: Any) -> dict[str, Any]:
 from stacksleuth.cli.lab import lab  # noqa: E402  (the lab group; see stacksleuth/lab)
 
 cli.add_command(lab)
+
+from stacksleuth.cli.check import check  # noqa: E402  (host and config checks; see stacksleuth/probes)
+
+cli.add_command(check)
