@@ -134,3 +134,7 @@ def _event_json(event: Any) -> dict[str, Any]:
 from stacksleuth.cli.lab import lab  # noqa: E402  (the lab group; see stacksleuth/lab)
 
 cli.add_command(lab)
+
+from stacksleuth.cli.check import check  # noqa: E402  (host and config checks; see stacksleuth/probes)
+
+cli.add_command(check)
