@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stacksleuth.correlate.calls import build_calls
-from stacksleuth.correlate.operations import Operation, build_operations
+from stacksleuth.correlate.operations import Operation, build_operations, settle, trigger_ids
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
 from stacksleuth.diagnose.silence import silent_services
@@ -66,7 +66,17 @@ class Analysis:
     def operations(self) -> list[Operation]:
         """Every operation in the bundle (boot, volume create, … then any other failed API call)."""
         workflows = builtin_workflows()
-        ops = [op for wf in workflows if wf.failure_trigger is None for op in build_operations(self.store, wf)]
+        specific = [wf for wf in workflows if wf.failure_trigger is None]
+        # each request belongs to one operation: the first workflow whose triggers name it (boot first)
+        named = {wf.operation: trigger_ids(self.store, wf) for wf in specific if wf.outranks_boot}
+        ops: list[Operation] = []
+        taken: set[str] = set()
+        for wf in specific:
+            reserved = {rid for kind, ids in named.items() if kind != wf.operation for rid in ids}
+            built = build_operations(self.store, wf, taken, reserved)
+            taken.update(rid for op in built for rid in op.request_ids)
+            ops += built
+        settle(self.store, ops, specific)
         claimed = {rid for op in ops for e in op.events for rid in (e.request_id, e.global_request_id) if rid}
         claimed.update(rid for op in ops for rid in op.request_ids)
         for wf in workflows:

@@ -41,7 +41,7 @@ def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults:
     bundle = _bundle_matches(store, [r for r in rules if r.scope == "bundle" and r.match])
     findings: list[Finding] = []
     used: set[str] = set()
-    repeated: dict[tuple[str, str, str], int] = {}
+    repeated: dict[tuple[str, str, str, str], int] = {}
     # the requests of other services that failed first and made an operation fail (see cascade.py)
     causes = {id(op): upstream(store, op) for op in ops if op.outcome in ("failed", "stuck")}
     followed = {k for events in causes.values() for e in events for k in (e.request_id, e.global_request_id) if k}
@@ -69,12 +69,15 @@ def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults:
             # boot): a consequence, reported with that operation's root cause
             finding = replace(finding, severity="warning",
                               title=f"After the failed {after.kind} {after.request_id}: {finding.title}")
-        if op.catch_all:
-            same = repeated.get((op.kind, finding.rule, finding.title))
-            if same is not None:  # the same call failing the same way again (a guest retrying): one finding
+        if op.catch_all or op.kind != "boot":
+            # the same call failing the same way again (a guest retrying, an operator re-running a refused live
+            # migration): one finding with a count; each failed boot keeps its own (its own server)
+            again = (op.kind, "" if op.catch_all else op.instance or "", finding.rule, finding.title)
+            same = repeated.get(again)
+            if same is not None:
                 findings[same] = replace(findings[same], count=findings[same].count + finding.count)
                 continue
-            repeated[(op.kind, finding.rule, finding.title)] = len(findings)
+            repeated[again] = len(findings)
         findings.append(finding)
     for match in bundle:
         if match.rule.id not in used:

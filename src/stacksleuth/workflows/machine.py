@@ -37,9 +37,24 @@ class Workflow:
     # the catch-all for calls no other workflow describes: lines that make a request an operation of its own
     failure_trigger: Pattern | None = None
     ignore: tuple[Pattern, ...] = ()  # error lines known to break nothing
+    # a server action's API access line (`POST /servers/{id}/action`) does not say which action it is: these
+    # lines, carrying the request id, name it (nova-api's "Going to try to live migrate", compute's first line)
+    action_triggers: tuple[Pattern, ...] = ()
+    # lines that mean the operation failed whatever their level (conductor WARNs "Failed to
+    # compute_task_migrate_server: …" and puts the server back to ACTIVE)
+    failed: tuple[Pattern, ...] = ()
+    # how lines that carry only the instance uuid join an operation: "all" of them (a boot creates the instance),
+    # or those logged in the operation's own time "window" (a server action: one of many on the same instance)
+    instance_lines: str = "all"
+    # a request its triggers name is never a boot, though compute logs boot's "Claim successful on node" for it (a
+    # resize's or an evacuation's claim on the destination); a delete does not: a failed build's cleanup logs
+    # "Terminating instance" under the boot's own request id
+    outranks_boot: bool = False
 
     def harmful(self, event: Event) -> bool:
-        """An error that fails the operation: ERROR or worse, and not a known harmless one."""
+        """An error that fails the operation: ERROR or worse, and not a known harmless one; or a failure line."""
+        if any(p.matches(event) for p in self.failed):
+            return True
         return event.severity >= 40 and not any(p.matches(event) for p in self.ignore)
 
     def reached(self, events: list[Event]) -> list[str]:
@@ -67,11 +82,17 @@ def load_workflow(path: Path) -> Workflow:
             Stage(s["id"], s["component"], tuple(Pattern.load(m, f"{where}:stages.{s['id']}.markers") for m in s["markers"]))
             for s in data["stages"]
         )
+        trigger = data["trigger"]
+        if "request" not in trigger and "action" not in trigger:
+            raise KnowledgeError(f"{where}: trigger needs `request` (API access lines) or `action` (lines naming it)")
+        instance_lines = str(data.get("instance_lines", "all"))
+        if instance_lines not in ("all", "window"):
+            raise KnowledgeError(f"{where}: instance_lines must be `all` or `window`")
         return Workflow(
             operation=data["operation"],
             title=data["title"],
             request_triggers=tuple(
-                Pattern.load(p, f"{where}:trigger.request") for p in _as_list(data["trigger"]["request"])
+                Pattern.load(p, f"{where}:trigger.request") for p in _as_list(trigger.get("request", []))
             ),
             instance_trigger=_optional(data["trigger"], "instance", where),
             observed_trigger=_optional(data["trigger"], "observed", where),
@@ -79,6 +100,10 @@ def load_workflow(path: Path) -> Workflow:
             stages=stages,
             failure_trigger=_optional(data["trigger"], "failure", where),
             ignore=tuple(Pattern.load(p, f"{where}:ignore") for p in data.get("ignore", [])),
+            action_triggers=tuple(Pattern.load(p, f"{where}:trigger.action") for p in _as_list(trigger.get("action", []))),
+            failed=tuple(Pattern.load(p, f"{where}:failed") for p in data.get("failed", [])),
+            instance_lines=instance_lines,
+            outranks_boot=bool(data.get("outranks_boot", False)),
         )
     except (KeyError, TypeError) as exc:
         raise KnowledgeError(f"{where}: missing or malformed key {exc}") from exc
@@ -90,7 +115,8 @@ def builtin_workflow(name: str = "boot") -> Workflow:
 
 
 def builtin_workflows() -> list[Workflow]:
-    """Every workflow shipped with stacksleuth, boot first (its operations lead the report)."""
+    """Every workflow shipped with stacksleuth, boot first (its operations lead the report), then by name: a
+    request two workflows' triggers name belongs to the first (live_migration before resize)."""
     paths = sorted(_builtin_dir().glob("*.yaml"), key=lambda p: (p.stem != "boot", p.stem))
     return [load_workflow(p) for p in paths]
 
