@@ -33,7 +33,7 @@ def _events_of(path: Path) -> list[Event]:
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_rule_evidence_is_real_and_matched(rule: Rule) -> None:
-    assert rule.evidence, f"{rule.id} has no evidence"
+    assert rule.evidence or rule.source, f"{rule.id} has neither evidence (real lines) nor source (message templates)"
     for ref in rule.evidence:
         path_text, _, line_text = ref.partition(":")
         path = (ROOT / path_text).resolve()
@@ -54,6 +54,42 @@ def test_rule_evidence_is_real_and_matched(rule: Rule) -> None:
             events = [e for e in _events_of(path) if e.line == line]
         assert events, f"{rule.id}: {ref} is not the first line of an event"
         assert any(p.matches(events[0]) for p in rule.match), f"{rule.id}: no pattern matches {ref}: {events[0].message}"
+
+
+SOURCED = [r for r in RULES if r.source]
+
+
+@pytest.mark.parametrize("rule", SOURCED, ids=[r.id for r in SOURCED])
+def test_source_rule_matches_its_rendered_samples(rule: Rule) -> None:
+    """A rule backed by source templates instead of captured lines: every sample line rendered from those
+    templates, written where the service would log it, parses into an event the rule's patterns match."""
+    if not rule.evidence:
+        assert rule.samples, f"{rule.id}: a source-only rule needs `samples` rendered from its templates"
+    matched = [False] * len(rule.match)
+    for file, text in rule.samples:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "host" / file
+            path.parent.mkdir(parents=True)
+            path.write_text(text + "\n")
+            events = [e for e in _events_of(path.parents[len(Path(file).parts) - 1]) if e.line == 1]
+        assert events, f"{rule.id}: sample for {file} does not parse: {text}"
+        hits = [p.matches(events[0]) for p in rule.match]
+        assert any(hits), f"{rule.id}: no pattern matches its sample ({events[0].service}): {events[0].message}"
+        matched = [a or b for a, b in zip(matched, hits, strict=True)]
+    if not rule.evidence:  # no real line backs any pattern: each one must at least match a rendered sample
+        assert all(matched), f"{rule.id}: pattern(s) {[i for i, m in enumerate(matched) if not m]} match no sample"
+
+
+def test_evidence_or_source_is_required(tmp_path: Path) -> None:
+    (tmp_path / "area").mkdir()
+    body = "title: t\ncomponent: c\nseverity: error\nsymptom: s\ncause: c\nfix: [f]\nmatch: [{message: oops}]\n"
+    (tmp_path / "area" / "bad.yaml").write_text("id: area/bad\nevidence: []\n" + body)
+    with pytest.raises(KnowledgeError, match=r"area/bad.yaml: `evidence: \[\]` is allowed only with `source`"):
+        load_rules(tmp_path)
+    (tmp_path / "area" / "bad.yaml").write_text(
+        "id: area/bad\nevidence: []\nsource: ['openstack/nova nova/x.py:1 — oops']\n"
+        "samples: [{file: var/log/nova/nova-compute.log, line: 'oops'}]\n" + body)
+    assert load_rules(tmp_path)[0].samples == (("var/log/nova/nova-compute.log", "oops"),)
 
 
 def test_rule_ids_are_paths() -> None:

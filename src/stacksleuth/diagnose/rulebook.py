@@ -14,7 +14,8 @@ from stacksleuth.patterns import Pattern
 
 SEVERITIES = ("critical", "error", "warning", "info")
 _REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", "evidence"}
-_OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope"}
+_OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope",
+             "source", "samples"}
 _WHEN = {"outcome", "stage", "silent"}
 
 
@@ -51,6 +52,10 @@ class Rule:
     priority: int = 50  # higher = closer to the root cause
     confidence: float = 0.8
     references: tuple[str, ...] = ()
+    # where no real log line was found: the service's own source, "repo path:line — the log message template"
+    source: tuple[str, ...] = ()
+    # log lines rendered from those templates (not captured): (file as it would sit in a bundle, the line)
+    samples: tuple[tuple[str, str], ...] = ()
 
 
 def load_rule(path: Path, root: Path) -> Rule:
@@ -73,6 +78,10 @@ def load_rule(path: Path, root: Path) -> Rule:
         raise KnowledgeError(f"{where}: severity must be one of {SEVERITIES}")
     if not data.get("match") and not data.get("when"):
         raise KnowledgeError(f"{where}: a rule needs `match` (log patterns) or `when` (missing evidence)")
+    if not _list(data["evidence"]) and not _list(data.get("source")):
+        raise KnowledgeError(f"{where}: `evidence: []` is allowed only with `source` (the message's own source)")
+    if data.get("samples") and not data.get("source"):
+        raise KnowledgeError(f"{where}: `samples` are rendered from `source` templates; give `source` too")
     return Rule(
         id=data["id"],
         title=str(data["title"]),
@@ -90,6 +99,8 @@ def load_rule(path: Path, root: Path) -> Rule:
         priority=int(data.get("priority", 50)),
         confidence=float(data.get("confidence", 0.8)),
         references=tuple(str(r) for r in _list(data.get("references"))),
+        source=tuple(str(s) for s in _list(data.get("source"))),
+        samples=_samples(data.get("samples"), where),
     )
 
 
@@ -111,6 +122,15 @@ def _condition(data: Any, where: str) -> Condition | None:
     if not isinstance(data, dict) or set(data) - _WHEN:
         raise KnowledgeError(f"{where}:when: allowed keys are {sorted(_WHEN)}")
     return Condition(*(tuple(_list(data.get(k))) for k in ("outcome", "stage", "silent")))
+
+
+def _samples(data: Any, where: str) -> tuple[tuple[str, str], ...]:
+    samples = []
+    for i, item in enumerate(_list(data)):
+        if not isinstance(item, dict) or set(item) != {"file", "line"}:
+            raise KnowledgeError(f"{where}:samples[{i}]: a sample is a mapping with `file` and `line`")
+        samples.append((str(item["file"]), str(item["line"])))
+    return tuple(samples)
 
 
 def _list(value: Any) -> list[Any]:

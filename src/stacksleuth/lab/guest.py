@@ -1,7 +1,7 @@
 """A tiny real guest, built offline from Debian packages: the cloud kernel and a busybox initramfs.
 
-The guest boots by direct kernel boot (glance images with kernel_id/ramdisk_id), loads the virtio network
-driver, asks for a DHCP lease on eth0 and tries the metadata service, and says what happened on its serial
+The guest boots by direct kernel boot (glance images with kernel_id/ramdisk_id) under TCG (this nested KVM
+hangs a real kernel; scenarios set virt_type=qemu for it), loads the virtio network driver, asks for a DHCP lease on eth0 and tries the metadata service, and says what happened on its serial
 console (nova's console.log), so scenarios about DHCP and metadata leave guest-side evidence too.
 """
 
@@ -20,7 +20,7 @@ from stacksleuth.lab.host import LabError
 GUEST_DIR = host.STATE / "guest"
 #: load order (each after what it depends on); paths under lib/modules/<version>/kernel/
 MODULES = (
-    "drivers/virtio/virtio.ko", "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
     "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko", "net/core/failover.ko",
     "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko",
 )
@@ -36,8 +36,10 @@ if udhcpc -i eth0 -t 6 -T 3 -n -q -s /bin/udhcpc.script; then
 else
   echo "stacksleuth-guest: dhcp failed: no lease for eth0 ($(cat /sys/class/net/eth0/address))"
 fi
-if wget -q -T 5 -O /tmp/md http://169.254.169.254/openstack/latest/meta_data.json; then
-  echo "stacksleuth-guest: metadata ok: $(head -c 200 /tmp/md)"
+printf 'GET /openstack/latest/meta_data.json HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' |
+  nc -w 5 169.254.169.254 80 > /tmp/md 2>/dev/null
+if grep -q '"uuid"' /tmp/md; then
+  echo "stacksleuth-guest: metadata ok: $(grep -o '"uuid": "[^"]*"' /tmp/md)"
 else
   echo "stacksleuth-guest: metadata failed: http://169.254.169.254/openstack/latest/meta_data.json unreachable"
 fi

@@ -73,6 +73,27 @@ class WaitServiceDown:
         pass
 
 
+@injector("wait_service_up")
+class WaitServiceUp:
+    """wait_service_up: {binary: nova-compute, timeout: 120}: until nova reports the service up and enabled."""
+
+    @staticmethod
+    def apply(params: Any) -> Saved:
+        binary = params.get("binary", "nova-compute")
+
+        def up() -> bool:
+            rows = host.osc_json("compute", "service", "list", "--service", binary, check=False) or []
+            return bool(rows) and all(r.get("State") == "up" and r.get("Status") == "enabled" for r in rows)
+
+        if not host.wait_for(up, float(params.get("timeout", 120)), 5):
+            raise LabError(f"{binary} is not reported up")
+        return {}
+
+    @staticmethod
+    def restore(params: Any, saved: Saved) -> None:
+        pass
+
+
 @injector("wait_agent_down")
 class WaitAgentDown:
     """wait_agent_down: {binary: neutron-dhcp-agent, timeout: 150}: until neutron reports the agent dead."""
