@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -237,15 +238,20 @@ def _open_range(path: Path, byte_range: tuple[int, int, int]) -> io.TextIOWrappe
 
 
 def _write(rows: Iterable[Row], out: Path, line_offset: int = 0) -> None:
-    """Write `rows` in batches; if reading fails midway, the rows before the failure are still written."""
+    """Write `rows` in batches; if reading fails midway, the rows before the failure are still written.
+
+    `list.extend` over `islice` pulls a batch in C; rows it took before an exception stay in the list.
+    """
     writer = pq.ParquetWriter(out, SCHEMA, compression="zstd")
     batch: list[Row] = []
+    source = iter(rows)
     try:
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                writer.write_table(_table(batch, line_offset))
-                batch = []
+        while True:
+            batch.extend(islice(source, BATCH - len(batch)))
+            if len(batch) < BATCH:
+                break
+            writer.write_table(_table(batch, line_offset))
+            batch = []
     finally:
         writer.write_table(_table(batch, line_offset))
         writer.close()
