@@ -148,7 +148,7 @@ class OsloParser:
         aliases = _LEVEL_ALIASES
         pending: Row | None = None
         detail: list[str] = []
-        lineno = 0
+        lineno = events = continuation = blank = 0  # local counters: attribute updates cost per line
         last_ts: str | None = None
         service = default_service
         try:
@@ -184,7 +184,7 @@ class OsloParser:
                         ts = timestamps.oslo(ts)
                 if ts is None:
                     if not line or line.isspace():
-                        stats.blank += 1
+                        blank += 1
                         continue
                     u = _UWSGI.match(line) if line[0] == "[" else None
                     if u is not None:
@@ -194,7 +194,7 @@ class OsloParser:
                         last_ts = timestamps.ctime(u.group(3))
                         pending = (host, display, lineno, last_ts, service, "INFO", "uwsgi",
                                    u.group(1), None, None, None, u.group(4), "", None, int(u.group(5)))
-                        stats.events += 1
+                        events += 1
                     elif is_garbage(line):
                         stats.reject(lineno, line)
                     elif pending is not None and not (
@@ -202,7 +202,7 @@ class OsloParser:
                         or (line[0] in daemon_first and daemon_match(line) is not None)
                     ):
                         detail.append(line)
-                        stats.continuation += 1
+                        continuation += 1
                     else:
                         # daemon output with no header (uwsgi banners, stderr) or a collector's note:
                         # kept as an event at the last known time
@@ -210,7 +210,7 @@ class OsloParser:
                             yield _finish(pending, detail) if detail or pending[5] in notable else pending
                             detail = []
                         pending = tuple(headerless(FileMeta(host, display, service), lineno, line, last_ts))
-                        stats.events += 1
+                        events += 1
                     continue
                 c = rest[:1]
                 if (
@@ -223,7 +223,7 @@ class OsloParser:
                 ):
                     # a traceback line repeating the record's header (oslo's logging_exception_prefix)
                     detail.append(rest[49:] if c == "[" else rest)
-                    stats.continuation += 1
+                    continuation += 1
                     continue
                 if pending is not None:
                     yield _finish(pending, detail) if detail or pending[5] in notable else pending
@@ -265,11 +265,14 @@ class OsloParser:
                 last_ts = ts
                 pending = (host, display, lineno, ts, service, aliases.get(level, level), logger,
                            pid, glob, req, inst, msg, "", None, status)
-                stats.events += 1
+                events += 1
             if pending is not None:
                 yield _finish(pending, detail)
         finally:
             stats.lines = lineno
+            stats.events += events
+            stats.continuation += continuation
+            stats.blank += blank
 
 
 def _finish(pending: Row, detail: list[str]) -> Row:
