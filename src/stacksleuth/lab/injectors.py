@@ -145,12 +145,16 @@ class Conf:
             host.sh(f"crudini --del {file} {section} {key}")
         else:
             host.sh(f"crudini --set {file} {section} {key} '{params['value']}'")
-        for name in _names(params.get("restart")):
-            host.service(name, "stop")
-            if params.get("start_may_fail"):
-                host.sh(f"/etc/init.d/{name} start", check=False)
-            else:
-                host.service(name, "start")
+        try:
+            for name in _names(params.get("restart")):
+                host.service(name, "stop")
+                if params.get("start_may_fail"):
+                    host.sh(f"/etc/init.d/{name} start", check=False)
+                else:
+                    host.service(name, "start")
+        except LabError:
+            Conf.restore(params, saved)  # not recorded as applied yet: put the file back now
+            raise
         _wait_http(params.get("wait_http"))
         return saved
 

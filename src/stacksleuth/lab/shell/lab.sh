@@ -238,6 +238,10 @@ X
            "project_domain_name Default" "user_domain_name Default" "username neutron" \
            "password $SERVICE_PASS" "region_name RegionOne" "service_metadata_proxy false"; do ini $C neutron $k; done
   crudini --del $C neutron default_floating_pool || true
+  # nova-api and neutron-api run under uwsgi, where oslo.messaging's heartbeat greenthread does not run
+  # while idle: rabbit drops them ("missed heartbeats from client") and the next boot's RPC cast hangs
+  # for minutes. On a single loopback host heartbeats buy nothing: turn them off.
+  ini $C oslo_messaging_rabbit heartbeat_timeout_threshold 0
   ini $C conductor workers 1
   ini $C scheduler workers 1
   ini $C scheduler discover_hosts_in_cells_interval 30
@@ -266,6 +270,7 @@ X
   ini $C DEFAULT rpc_state_report_workers 1
   ini $C database connection "$DBURL/neutron"
   ini $C experimental linuxbridge true
+  ini $C oslo_messaging_rabbit heartbeat_timeout_threshold 0   # see nova above
   authtoken $C
   for k in "auth_url http://127.0.0.1:5000" "project_name service" "username nova" \
            "password $SERVICE_PASS" "region_name RegionOne"; do ini $C nova $k; done
