@@ -13,7 +13,7 @@ import lzma
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +35,8 @@ BATCH = 65536
 PARALLEL_THRESHOLD = 16 * 1024 * 1024
 #: Plain oslo files bigger than this are parsed as several byte ranges of about this size.
 RANGE_BYTES = 16 * 1024 * 1024
+#: Files smaller than this are parsed together, up to this many bytes per Parquet part.
+GROUP_BYTES = 8 * 1024 * 1024
 #: Formats that may be split, and the line that may open a range: an oslo header whose level is never a
 #: traceback continuation (the parser folds only ERROR/TRACE lines into the record before them).
 _SPLITTABLE = {"oslo"}
@@ -70,39 +72,75 @@ Progress = Callable[[int, int], None]
 
 def ingest(files: list[LogFile], parts_dir: Path, workers: int | None = None,
            progress: Progress | None = None) -> list[FileReport]:
-    """Parse `files` into `parts_dir/*.parquet`; returns one report per file, in input order."""
+    """Parse `files` into `parts_dir/*.parquet`; returns one report per file, in input order.
+
+    Small files are parsed in groups into one Parquet part each (a Parquet writer costs about a millisecond
+    to set up, and bundles have hundreds of small logs); a big plain file is split into byte ranges.
+    """
     parts_dir.mkdir(parents=True, exist_ok=True)
     total = sum(_size(f.path) for f in files)
+    serial = total < PARALLEL_THRESHOLD or len(files) == 1 and _size(files[0].path) < 2 * RANGE_BYTES
+    count = 1 if serial else workers or os.cpu_count() or 1
+    jobs = _jobs(files, parts_dir, count)
+    reports: dict[int, list[FileReport]] = {}
     done = 0
-    if total < PARALLEL_THRESHOLD or len(files) == 1 and _size(files[0].path) < 2 * RANGE_BYTES:
-        serial = []
-        for i, f in enumerate(files):
-            serial.append(parse_file(f, parts_dir / f"part-{i:06d}.parquet"))
-            done += _size(f.path)
-            if progress is not None:
-                progress(total, done)
-        return serial
-    count = workers or os.cpu_count() or 1
-    jobs: list[tuple[int, LogFile, Path, tuple[int, int, int] | None, int]] = []  # file, log, out, range, bytes
-    for i, f in enumerate(files):
-        ranges = _ranges(f) if count > 1 or _size(f.path) > 4 * RANGE_BYTES else None
-        if ranges is None:
-            jobs.append((i, f, parts_dir / f"part-{i:06d}.parquet", None, _size(f.path)))
-        else:
-            for j, r in enumerate(ranges):
-                jobs.append((i, f, parts_dir / f"part-{i:06d}-{j:04d}.parquet", r, r[1] - r[0]))
-    # biggest jobs first, so a large one does not start last and leave a core idle
-    jobs.sort(key=lambda job: -job[4])
-    with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork"), initializer=_worker_init) as pool:
-        futures = {pool.submit(parse_file, job[1], job[2], job[3]): job for job in jobs}
-        reports: dict[int, list[FileReport]] = {}
-        for future in as_completed(futures):
-            job = futures[future]
-            reports.setdefault(job[0], []).append(future.result())
-            done += job[4]
-            if progress is not None:
-                progress(total, done)
+
+    def finished(job: _Job, results: list[FileReport]) -> None:
+        nonlocal done
+        for index, report in zip(job.indices, results, strict=True):
+            reports.setdefault(index, []).append(report)
+        done += job.size
+        if progress is not None:
+            progress(total, done)
+
+    if serial:
+        for job in jobs:
+            finished(job, parse_files(job.logs, job.out, job.byte_range))
+    else:
+        with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork"), initializer=_worker_init) as pool:
+            futures = {pool.submit(parse_files, job.logs, job.out, job.byte_range): job for job in jobs}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
     return [_merge(reports[i]) for i in range(len(files))]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Work for one worker call: several whole small files, or one byte range of a big file."""
+
+    indices: list[int]  # positions of the files in the caller's list
+    logs: list[LogFile]
+    out: Path
+    byte_range: tuple[int, int, int] | None
+    size: int  # bytes, to schedule the biggest first and to report progress
+
+
+def _jobs(files: list[LogFile], parts_dir: Path, workers: int) -> list[_Job]:
+    jobs: list[_Job] = []
+    group: list[int] = []
+    group_bytes = 0
+    for i, f in enumerate(files):
+        size = _size(f.path)
+        ranges = _ranges(f) if (workers > 1 or size > 4 * RANGE_BYTES) and size >= GROUP_BYTES else None
+        if ranges is not None:
+            jobs += [_Job([i], [f], parts_dir / f"part-{i:06d}-{j:04d}.parquet", r, r[1] - r[0])
+                     for j, r in enumerate(ranges)]
+        elif size >= GROUP_BYTES:
+            jobs.append(_Job([i], [f], parts_dir / f"part-{i:06d}.parquet", None, size))
+        else:
+            group.append(i)
+            group_bytes += size
+            if group_bytes >= GROUP_BYTES:
+                jobs.append(_group(group, files, parts_dir, group_bytes))
+                group, group_bytes = [], 0
+    if group:
+        jobs.append(_group(group, files, parts_dir, group_bytes))
+    # biggest jobs first, so a large one does not start last and leave a core idle
+    return sorted(jobs, key=lambda job: -job.size)
+
+
+def _group(indices: list[int], files: list[LogFile], parts_dir: Path, size: int) -> _Job:
+    return _Job(list(indices), [files[i] for i in indices], parts_dir / f"part-{indices[0]:06d}-g.parquet", None, size)
 
 
 def _worker_init() -> None:
@@ -178,13 +216,27 @@ def _merge(parts: list[FileReport]) -> FileReport:
     return FileReport(first.host, first.file, first.service, first.fmt, stats, error)
 
 
-def parse_file(log: LogFile, out: Path, byte_range: tuple[int, int, int] | None = None) -> FileReport:
-    """Parse one file (or its `(start, end, lines before start)` byte range) into one Parquet file; a read
-    error is reported, never raised. Line numbers always count from the start of the file.
+def parse_files(logs: list[LogFile], out: Path, byte_range: tuple[int, int, int] | None = None) -> list[FileReport]:
+    """Parse files (or one file's `(start, end, lines before start)` byte range) into one Parquet file."""
+    writer = pq.ParquetWriter(out, SCHEMA, compression="zstd")
+    batch: list[Row] = []
+    skip = byte_range[2] if byte_range else 0
+    try:
+        return [_parse_into(log, byte_range, writer, batch) for log in logs]
+    finally:
+        writer.write_table(_table(batch, skip))
+        writer.close()
 
-    The parser counts the lines it reads (`stats.lines`); on a read error (a truncated .gz, say) the events
-    read before it are kept. The cyclic GC is paused while parsing: the rows are tuples of str, which it
-    would otherwise re-scan on every collection (it halves throughput, see ../shared analysis).
+
+def _parse_into(log: LogFile, byte_range: tuple[int, int, int] | None, writer: pq.ParquetWriter,
+                batch: list[Row]) -> FileReport:
+    """Parse one file into `writer`, in batches; a read error is reported, never raised.
+
+    Line numbers always count from the start of the file. The parser counts the lines it reads
+    (`stats.lines`); on a read error (a truncated .gz, say) the events read before it are kept: `list.extend`
+    over `islice` pulls a batch in C, and rows it took before an exception stay in the list. The cyclic GC is
+    paused while parsing: the rows are tuples of str, which it would otherwise re-scan on every collection
+    (it halves throughput, see ../shared analysis).
     """
     stats = ParseStats()
     parser = PARSERS[log.fmt]
@@ -194,7 +246,13 @@ def parse_file(log: LogFile, out: Path, byte_range: tuple[int, int, int] | None 
     skip = byte_range[2] if byte_range else 0
     try:
         with open_text(log.path) if byte_range is None else _open_range(log.path, byte_range) as fh:
-            _write(parser.parse(fh, meta, stats), out, skip)
+            rows = iter(parser.parse(fh, meta, stats))
+            while True:
+                batch.extend(islice(rows, BATCH - len(batch)))
+                if len(batch) < BATCH:
+                    break
+                writer.write_table(_table(batch, skip))
+                batch.clear()
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
         return FileReport(log.host, log.display, log.service, log.fmt, stats,
                           f"{log.display}:{stats.lines + 1}: cannot read further, kept the {stats.lines} lines before it "
@@ -235,26 +293,6 @@ def _open_range(path: Path, byte_range: tuple[int, int, int]) -> io.TextIOWrappe
     """A byte range as text, decoded exactly as `open_text` decodes the whole file."""
     raw = io.BufferedReader(_RangeReader(path, byte_range[0], byte_range[1]), 1024 * 1024)  # type: ignore[type-var]
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
-
-
-def _write(rows: Iterable[Row], out: Path, line_offset: int = 0) -> None:
-    """Write `rows` in batches; if reading fails midway, the rows before the failure are still written.
-
-    `list.extend` over `islice` pulls a batch in C; rows it took before an exception stay in the list.
-    """
-    writer = pq.ParquetWriter(out, SCHEMA, compression="zstd")
-    batch: list[Row] = []
-    source = iter(rows)
-    try:
-        while True:
-            batch.extend(islice(source, BATCH - len(batch)))
-            if len(batch) < BATCH:
-                break
-            writer.write_table(_table(batch, line_offset))
-            batch = []
-    finally:
-        writer.write_table(_table(batch, line_offset))
-        writer.close()
 
 
 def _year(path: Path) -> int | None:
