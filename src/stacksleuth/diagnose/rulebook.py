@@ -7,10 +7,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from stacksleuth.errors import KnowledgeError
 from stacksleuth.patterns import Pattern
+from stacksleuth.yamlfile import load_mapping
 
 SEVERITIES = ("critical", "error", "warning", "info")
 _REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", "evidence"}
@@ -61,12 +60,7 @@ class Rule:
 def load_rule(path: Path, root: Path) -> Rule:
     """Read and check one rule file; its id must be its path under `root` without `.yaml`."""
     where = str(path.relative_to(root))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{where}: cannot load ({exc})") from exc
-    if not isinstance(data, dict):
-        raise KnowledgeError(f"{where}: expected a mapping")
+    data = load_mapping(path, where)
     missing = _REQUIRED - set(data)
     unknown = set(data) - _REQUIRED - _OPTIONAL
     if missing or unknown:

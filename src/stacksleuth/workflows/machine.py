@@ -7,11 +7,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from stacksleuth.errors import KnowledgeError
 from stacksleuth.events import Event
 from stacksleuth.patterns import Pattern
+from stacksleuth.yamlfile import load_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,7 @@ class Workflow:
 
 def load_workflow(path: Path) -> Workflow:
     """Read one workflow file; errors name the file and the key."""
-    data = _yaml(path)
+    data = load_mapping(path, path.name)
     where = path.name
     try:
         stages = tuple(
@@ -133,13 +132,3 @@ def _optional(trigger: dict[str, Any], key: str, where: str) -> Pattern | None:
     """Only a server boot can start from compute's lines or be seen through API reads alone; only the
     catch-all starts from error lines."""
     return Pattern.load(trigger[key], f"{where}:trigger.{key}") if key in trigger else None
-
-
-def _yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{path}: cannot load ({exc})") from exc
-    if not isinstance(data, dict):
-        raise KnowledgeError(f"{path}: expected a mapping at the top")
-    return data
