@@ -48,17 +48,18 @@ class Host:
         """Host paths (absolute) matching `pattern`, e.g. `/var/log/libvirt/qemu/*.log`, sorted."""
         return sorted("/" + str(p.relative_to(self.root)) for p in self.root.glob(pattern.lstrip("/")))
 
-    def command(self, name: str) -> tuple[str, str] | None:
-        """(output, where it came from) of a catalogued command, run live or read from the root's captures."""
+    def command(self, name: str, **params: str) -> tuple[str, str] | None:
+        """(output, where it came from) of a catalogued command, run live or read from the root's captures.
+        `params` fill the catalogue's `{placeholders}` (e.g. ns= for `ip netns exec {ns} …`)."""
         spec = _catalog().get(name)
         if spec is None:
             raise KeyError(f"{name}: not in knowledge/probes/commands.yaml")
         if self.live:
-            return _run(spec["argv"])
+            return _run([part.format(**params) for part in spec["argv"]])
         for relative in spec["files"]:
-            text = self.file(relative)
+            text = self.file(relative.format(**params))
             if text is not None:
-                return text, relative
+                return text, relative.format(**params)
         return None
 
     def _path(self, path: str) -> Path:

@@ -7,12 +7,13 @@ from typing import Any
 
 from stacksleuth.errors import SourceError
 from stacksleuth.findings import SCHEMA, Finding
-from stacksleuth.probes import kvm, libvirt, openstack, qemu_logs, resources
+from stacksleuth.probes import kvm, libvirt, netpath, network, openstack, qemu_logs, resources
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.ini import gmr_service, is_gmr, parse_gmr, parse_ini
 from stacksleuth.probes.interface import Outcome, Probe
 
-PROBES: tuple[Probe, ...] = (kvm.probe, libvirt.probe, qemu_logs.probe, resources.probe, openstack.probe)
+PROBES: tuple[Probe, ...] = (kvm.probe, libvirt.probe, qemu_logs.probe, resources.probe, openstack.probe,
+                             network.probe)
 
 
 def check_host(host: Host) -> dict[str, Any]:
@@ -20,6 +21,12 @@ def check_host(host: Host) -> dict[str, Any]:
     outcomes = [probe(host) for probe in PROBES]
     source = {"host": host.name, "root": None if host.live else str(host.root), "live": host.live}
     return document(source, outcomes)
+
+
+def check_network(host: Host, instance: str, port: str | None = None) -> dict[str, Any]:
+    """One instance's network path on `host` (probes/netpath.py), then the host's network checks."""
+    source = {"host": host.name, "root": None if host.live else str(host.root), "live": host.live, "instance": instance}
+    return document(source, [netpath.walk(network.facts(host), instance, port)])
 
 
 def check_file(path: Path) -> dict[str, Any]:
