@@ -62,8 +62,3 @@ class Event:
     def severity(self) -> int:
         """Numeric level, for comparisons (`logging` numbers)."""
         return LEVELS.get(self.level, 20)
-
-    def text(self) -> str:
-        """The record as one line an operator would recognise in the file."""
-        stamp = self.ts or ""
-        return f"{stamp} {self.level} {self.logger} {self.message}".strip()

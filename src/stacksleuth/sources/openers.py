@@ -41,13 +41,3 @@ def open_text(path: Path) -> IO[str]:
     `\r`; the parsers strip the `\r` of CRLF files (Loghub's).
     """
     return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="\n")
-
-
-def looks_binary(path: Path) -> bool:
-    """True when the (decompressed) start of the file holds NUL bytes: not a text log."""
-    try:
-        with open_binary(path) as fh:
-            head = fh.read(4096)
-    except (OSError, EOFError, lzma.LZMAError):
-        return True
-    return b"\x00" in head

@@ -60,13 +60,6 @@ class Workflow:
         """The ids of the stages whose markers appear among `events`, in workflow order."""
         return [s.id for s in self.stages if any(m.matches(e) for e in events for m in s.markers)]
 
-    def stage(self, stage_id: str) -> Stage:
-        """The stage called `stage_id`."""
-        for stage in self.stages:
-            if stage.id == stage_id:
-                return stage
-        raise KeyError(stage_id)
-
     def succeeded(self, events: list[Event]) -> bool:
         """True when a success marker is among `events`."""
         return any(p.matches(e) for e in events for p in self.success)
