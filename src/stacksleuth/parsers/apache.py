@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import oslo, timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _ERROR = re.compile(
     r"\[(\w{3} (\w{3}) +(\d+) (\d\d:\d\d:\d\d)(\.\d+)? (\d{4}))\] \[([\w-]*):(\w+)\] "
@@ -52,15 +52,13 @@ class ApacheErrorParser:
                 if inner is not None:
                     return inner
                 ts = f"{year}-{_MONTHS.get(month, 1):02d}-{int(day):02d} {clock}{(frac or '.000')[:4].ljust(4, '0')}"
-                return [meta.host, meta.display, lineno, ts, meta.service, _LEVELS.get(level, "INFO"),
-                        module or "httpd", pid, None, None, None, message, "", None, None]
+                return new_row(meta, lineno, ts, _LEVELS.get(level, "INFO"), module or "httpd", message, pid=pid)
             m = _ISO_ERROR.match(line)
             if m is not None:
                 inner = oslo.record(m.group(2), meta, lineno)
                 if inner is not None:
                     return inner
-                return [meta.host, meta.display, lineno, timestamps.oslo(m.group(1)), meta.service, "INFO", "httpd",
-                        None, None, None, None, m.group(2), "", None, None]
+                return new_row(meta, lineno, timestamps.oslo(m.group(1)), "INFO", "httpd", m.group(2))
             return None
 
         return fold(lines, recognise, stats, meta)
@@ -83,7 +81,6 @@ class ApacheAccessParser:
             ts = timestamps.with_offset(f"{year}-{_MONTHS.get(month, 1):02d}-{day} {clock}.000{zone}")
             code = int(status)
             level = "ERROR" if code >= 500 else "WARNING" if code >= 400 else "INFO"
-            return [meta.host, meta.display, lineno, ts, meta.service, level, "httpd.access", None, None, None, None,
-                    line, "", None, code]
+            return new_row(meta, lineno, ts, level, "httpd.access", line, status=code)
 
         return fold(lines, recognise, stats, meta)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _LINE = re.compile(r"([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d) (dnsmasq(?:-[a-z]+)?)\[(\d+)\]: (.*)")
 _PROBLEMS = ("failed", "no address range", "error", "cannot", "refused", "illegal")
@@ -38,7 +38,6 @@ class DnsmasqParser:
             ts = timestamps.syslog(stamp, meta.year) if meta.year is not None else None
             lowered = message.lower()
             level = "WARNING" if any(w in lowered for w in _PROBLEMS) else "INFO"
-            return [meta.host, meta.display, lineno, ts, meta.service, level, tag, pid, None, None, None, message,
-                    "", None, None]
+            return new_row(meta, lineno, ts, level, tag, message, pid=pid)
 
         return fold(lines, recognise, stats, meta)

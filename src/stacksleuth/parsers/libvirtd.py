@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _LINE = re.compile(
     r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}): (\d+): (debug|info|warning|error) : (?:(\w+):\d+ : )?(.*)"
@@ -36,7 +36,7 @@ class LibvirtdParser:
             if m is None:
                 return None
             stamp, thread, level, function, message = m.groups()
-            return [meta.host, meta.display, lineno, timestamps.with_offset(stamp), meta.service, _LEVELS[level],
-                    function or "libvirt", thread, None, None, None, message, "", None, None]
+            return new_row(meta, lineno, timestamps.with_offset(stamp), _LEVELS[level], function or "libvirt",
+                           message, pid=thread)
 
         return fold(lines, recognise, stats, meta)

@@ -32,13 +32,19 @@ def is_annotation(line: str) -> bool:
     return line.startswith(("# real log sample ", "##### "))
 
 
+def new_row(meta: FileMeta, lineno: int, ts: str | None, level: str, logger: str, message: str, *,
+            service: str | None = None, pid: str | None = None, global_request_id: str | None = None,
+            request_id: str | None = None, instance: str | None = None, status: int | None = None) -> list[object]:
+    """A new record in `events.COLUMNS` order (mutable: continuation lines are folded in before it is yielded)."""
+    return [meta.host, meta.display, lineno, ts, service or meta.service, level, logger, pid, global_request_id,
+            request_id, instance, message, "", None, status]
+
+
 def headerless(meta: FileMeta, lineno: int, line: str, ts: str | None) -> list[object]:
     """A record for a line that has no header and nothing to continue (daemon banners, collector notes)."""
     if is_annotation(line):
-        return [meta.host, meta.display, lineno, ts, meta.service, "INFO", "annotation", None, None, None, None,
-                line, "", None, None]
-    return [meta.host, meta.display, lineno, ts, meta.service, raw_level(line), "raw", None, None, None, None,
-            line.strip(), "", None, None]
+        return new_row(meta, lineno, ts, "INFO", "annotation", line)
+    return new_row(meta, lineno, ts, raw_level(line), "raw", line.strip())
 
 
 def fold(lines: Iterable[str], recognise: Recogniser, stats: ParseStats, meta: FileMeta | None = None) -> Iterator[Row]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _LINE = re.compile(r"(\d{4}-\d\d-\d\d) +(\d{1,2}):(\d\d:\d\d)(?:\.\d+)? +(\d+) \[(\w+)\] (.*)")
 # MySQL 5.5 / MariaDB 5.x: `170517 14:03:11 [ERROR] mysqld: Table './mysql/user' is marked as crashed`
@@ -34,10 +34,10 @@ class MariadbParser:
                 if o is None:
                     return None
                 yy, mm, dd, hour, rest, thread, level, message = o.groups()
-                return [meta.host, meta.display, lineno, f"20{yy}-{mm}-{dd} {int(hour):02d}:{rest}.000", meta.service,
-                        _LEVELS.get(level, "INFO"), "mysqld", thread, None, None, None, message, "", None, None]
+                return new_row(meta, lineno, f"20{yy}-{mm}-{dd} {int(hour):02d}:{rest}.000",
+                               _LEVELS.get(level, "INFO"), "mysqld", message, pid=thread)
             day, hour, rest, thread, level, message = m.groups()
-            return [meta.host, meta.display, lineno, f"{day} {int(hour):02d}:{rest}.000", meta.service,
-                    _LEVELS.get(level, "INFO"), "mysqld", thread, None, None, None, message, "", None, None]
+            return new_row(meta, lineno, f"{day} {int(hour):02d}:{rest}.000", _LEVELS.get(level, "INFO"), "mysqld",
+                           message, pid=thread)
 
         return fold(lines, recognise, stats, meta)

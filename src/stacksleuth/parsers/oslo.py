@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import exceptions, timestamps
 from stacksleuth.parsers.interface import ANSI, FileMeta, ParseStats, is_garbage
-from stacksleuth.parsers.lines import headerless, is_annotation
+from stacksleuth.parsers.lines import headerless, is_annotation, new_row
 from stacksleuth.services import service_for
 
 _HEAD = re.compile(
@@ -116,8 +116,8 @@ def record(line: str, meta: FileMeta, lineno: int, service: str | None = None) -
         return None
     ts, pid, level, logger, rest = head
     glob, req, inst, msg, _ = _context(rest)
-    return [meta.host, meta.display, lineno, ts, service or meta.service, _LEVEL_ALIASES.get(level, level), logger,
-            pid, glob, req, inst, msg, "", None, _status(msg)]
+    return new_row(meta, lineno, ts, _LEVEL_ALIASES.get(level, level), logger, msg, service=service,
+                   pid=pid, global_request_id=glob, request_id=req, instance=inst, status=_status(msg))
 
 
 class OsloParser:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _LIBVIRT = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}): (.*)")
 _QEMU = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (qemu-\S+?|\S+?): (.*)")
@@ -45,13 +45,13 @@ class QemuParser:
         if m is not None:
             message = m.group(2)
             level = "ERROR" if message.startswith("shutting down") and message.endswith(_BAD_STOP) else "INFO"
-            return [meta.host, meta.display, lineno, timestamps.with_offset(m.group(1)), meta.service, level,
-                    "libvirt", None, None, None, instance, message, "", None, None]
+            return new_row(meta, lineno, timestamps.with_offset(m.group(1)), level, "libvirt", message,
+                           instance=instance)
         m = _QEMU.match(line)
         if m is not None:
             message = m.group(3)
             lowered = message.lower()
             level = "WARNING" if lowered.startswith("warning") else "INFO" if "terminating on signal" in lowered else "ERROR"
-            return [meta.host, meta.display, lineno, timestamps.with_offset(m.group(1)), meta.service, level,
-                    m.group(2), None, None, None, instance, message, "", None, None]
+            return new_row(meta, lineno, timestamps.with_offset(m.group(1)), level, m.group(2), message,
+                           instance=instance)
         return None

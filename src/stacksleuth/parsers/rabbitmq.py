@@ -16,7 +16,7 @@ from datetime import datetime
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 # the Erlang pid is missing on some lager lines: `… [warning]  lager_file_backend dropped 12 messages …`
 _LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:\d\d)?) \[([a-z]+)\] (?:(<[\d.]+>(?:@\S+)?) ?| ?)(.*)")
@@ -41,12 +41,10 @@ def _record(line: str, lineno: int, meta: FileMeta) -> list[object] | None:
     if m is not None:
         stamp, level, proc, message = m.groups()
         ts = timestamps.with_offset(stamp) if ("+" in stamp[19:] or "-" in stamp[19:]) else timestamps.oslo(stamp)
-        return [meta.host, meta.display, lineno, ts, meta.service, _LEVELS.get(level.lower(), "INFO"), "rabbit",
-                proc, None, None, None, message, "", None, None]
+        return new_row(meta, lineno, ts, _LEVELS.get(level.lower(), "INFO"), "rabbit", message, pid=proc)
     m = _REPORT.match(line)
     if m is not None:
         day = datetime.strptime(m.group(2), "%d-%b-%Y").strftime("%Y-%m-%d")
         level = {"ERROR": "ERROR", "WARNING": "WARNING", "CRASH": "ERROR", "SUPERVISOR": "ERROR"}.get(m.group(1), "INFO")
-        return [meta.host, meta.display, lineno, f"{day} {m.group(3)}.000", meta.service, level, "rabbit", None,
-                None, None, None, "", "", None, None]
+        return new_row(meta, lineno, f"{day} {m.group(3)}.000", level, "rabbit", "")
     return None

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold, raw_level
+from stacksleuth.parsers.lines import fold, new_row, raw_level
 
 _BSD = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d)(?:\.\d+)? (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)")
 _ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:?\d\d|Z)?) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)")
@@ -54,8 +54,7 @@ class SyslogParser:
                 stamp, _host, prog, pid, message = m.groups()
                 return _row(meta, lineno, timestamps.with_offset(stamp), prog, pid, message)
             if _MARKER.match(line):
-                return [meta.host, meta.display, lineno, None, meta.service, "INFO", "journal", None, None, None, None,
-                        line, "", None, None]
+                return new_row(meta, lineno, None, "INFO", "journal", line)
             return None
 
         return fold(lines, recognise, stats, meta)
@@ -66,4 +65,4 @@ def _row(meta: FileMeta, lineno: int, ts: str | None, prog: str, pid: str | None
     level = "ERROR" if prog == "kernel" and any(w in lowered for w in _KERNEL_ERRORS) else raw_level(message)
     if level == "ERROR" and ("warn" in lowered[:40]):
         level = "WARNING"
-    return [meta.host, meta.display, lineno, ts, meta.service, level, prog, pid, None, None, None, message, "", None, None]
+    return new_row(meta, lineno, ts, level, prog, message, pid=pid)

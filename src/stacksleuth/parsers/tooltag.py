@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from stacksleuth.events import Row
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ([A-Za-z][\w.-]*) (DEBUG|INFO|WARNING|ERROR|CRITICAL) ?(.*)")
 
@@ -34,7 +34,6 @@ class ToolTagParser:
             if m is None:
                 return None
             ts, tag, level, message = m.groups()
-            return [meta.host, meta.display, lineno, ts, meta.service, level, tag, None, None, None, None, message,
-                    "", None, None]
+            return new_row(meta, lineno, ts, level, tag, message)
 
         return fold(lines, recognise, stats, meta)

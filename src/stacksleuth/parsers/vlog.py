@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from stacksleuth.events import Row
 from stacksleuth.parsers import timestamps
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.lines import fold
+from stacksleuth.parsers.lines import fold, new_row
 
 _LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d{1,2}(?:\.\d+)?Z)\|(\d+)\|([^|]+)\|(EMER|ERR|WARN|INFO|DBG)\|(.*)")
 _LEVELS = {"EMER": "CRITICAL", "ERR": "ERROR", "WARN": "WARNING", "INFO": "INFO", "DBG": "DEBUG"}
@@ -39,7 +39,6 @@ class VlogParser:
             stamp, _seq, module, level, message = m.groups()
             if stamp[18] == ".":  # hand-edited one-digit seconds seen in field snippets: 14:03:0.947Z
                 stamp = f"{stamp[:17]}0{stamp[17:]}"
-            return [meta.host, meta.display, lineno, timestamps.with_offset(stamp), meta.service, _LEVELS[level],
-                    module, None, None, None, None, message, "", None, None]
+            return new_row(meta, lineno, timestamps.with_offset(stamp), _LEVELS[level], module, message)
 
         return fold(lines, recognise, stats, meta)
