@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from stacksleuth.cli.guard import guarded
 from stacksleuth.errors import ExitCode
 from stacksleuth.probes.host import open_host
 from stacksleuth.probes.run import check_file, check_host, check_network
@@ -54,7 +55,6 @@ def host(root: Path | None, as_json: bool) -> None:
     """The default: every host check. ROOT: a host root (a directory laid out like /, e.g. an unpacked
     sosreport), a sosreport tarball, or one config file / Guru Meditation Report. Without ROOT, this machine.
     Secrets are never printed."""
-    from stacksleuth.cli.main import _guarded
 
     def run() -> int:
         if root is not None and root.is_file() and not root.name.endswith(_ARCHIVES):
@@ -64,7 +64,7 @@ def host(root: Path | None, as_json: bool) -> None:
                 document = check_host(opened)
         return _finish(document, as_json)
 
-    _guarded(run)
+    guarded(run)
 
 
 @check.command("network")
@@ -79,11 +79,10 @@ def network(root: Path | None, instance: str, port: str | None, as_json: bool) -
     has no facts for is 'not checked', with the command that checks it. Nothing is sent on the network.
 
     ROOT: """ + _ROOT_HELP + """; without ROOT, this machine (run as root to read iptables and /var/lib/neutron)."""
-    from stacksleuth.cli.main import _guarded
 
     def run() -> int:
         with open_host(root) as opened:
             document = check_network(opened, instance.strip().lower(), port)
         return _finish(document, as_json)
 
-    _guarded(run)
+    guarded(run)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from stacksleuth.errors import ExitCode, StacksleuthError
+from stacksleuth.cli.guard import guarded
 from stacksleuth.lab import host, scenarios
 
 
 def _say(text: str) -> None:
     click.echo(f"[lab {time.strftime('%H:%M:%S')}] {text}", err=True)
-
-
-def _guard(run: Callable[[], int | None]) -> None:
-    try:
-        code = run()
-    except StacksleuthError as exc:
-        click.echo(f"stacksleuth lab: error: {exc}", err=True)
-        sys.exit(ExitCode.USAGE)
-    sys.exit(code or 0)
 
 
 @click.group()
@@ -47,7 +36,7 @@ def up() -> None:
         _say(f"up in {time.monotonic() - started:.0f}s; credentials: . {host.OPENRC}")
         return 0
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command()
@@ -74,7 +63,7 @@ def status() -> None:
             click.echo(f"injection still active (run `stacksleuth lab reset`): {active.read_text().strip()}")
         return 1 if down or active.is_file() else 0
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command("list")
@@ -86,7 +75,7 @@ def list_() -> None:
             click.echo(f"{name:32} {scenario.breaks}")
         return 0
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command("break")
@@ -104,7 +93,7 @@ def break_(scenario: str, out: Path | None) -> None:
         click.echo(str(target))
         return 0
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command()
@@ -116,7 +105,7 @@ def mark() -> None:
         click.echo(str(scenarios.mark()))
         return 0
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command()
@@ -131,7 +120,7 @@ def collect(directory: Path, servers: tuple[str, ...]) -> None:
             click.echo(name)
         return 0
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command()
@@ -145,7 +134,7 @@ def reset() -> None:
         code = host.run_script("start")
         return code
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")
 
 
 @lab.command()
@@ -159,4 +148,4 @@ def down(keep_packages: bool) -> None:
             return host.run_script("stop")
         return host.run_script("down")
 
-    _guard(run)
+    guarded(run, "stacksleuth lab")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from rich.progress import Progress as RichProgress
 
 from stacksleuth import __version__
 from stacksleuth.analysis import Analysis, report_document
+from stacksleuth.cli.guard import guarded
 from stacksleuth.correlate.trace import trace_events
 from stacksleuth.errors import ExitCode, StacksleuthError
 from stacksleuth.index.ingest import Progress
@@ -35,16 +36,6 @@ def _reading_bar() -> Iterator[Progress | None]:
     with RichProgress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("read", total=None)
         yield lambda total, done: bar.update(task, total=total, completed=done)
-
-
-def _guarded(run: Callable[[], int]) -> None:
-    """Run a command; any stacksleuth error becomes one line on stderr and exit code 2."""
-    try:
-        code = run()
-    except StacksleuthError as exc:
-        click.echo(f"stacksleuth: error: {exc}", err=True)
-        sys.exit(ExitCode.USAGE)
-    sys.exit(code)
 
 
 @click.group()
@@ -79,7 +70,7 @@ def diagnose(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, work
         serious = [f for f in findings if f.severity in ("critical", "error", "warning")]
         return ExitCode.PROBLEMS if serious else ExitCode.OK
 
-    _guarded(run)
+    guarded(run)
 
 
 @cli.command()
@@ -103,7 +94,7 @@ def trace(key: str, paths: tuple[Path, ...], as_json: bool) -> None:
             render_timeline(_console(), events, key)
         return ExitCode.OK if events else ExitCode.PROBLEMS
 
-    _guarded(run)
+    guarded(run)
 
 
 def _write_html(path: Path, page: str) -> None:
