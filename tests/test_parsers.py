@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from stacksleuth.events import COLUMNS, Event
 from stacksleuth.parsers import oslo
 from stacksleuth.parsers.interface import FileMeta, ParseStats
@@ -91,6 +91,17 @@ def test_uwsgi_request_and_daemon_lines() -> None:
     assert events[1].level == "ERROR" and events[2].level == "ERROR" and events[4].level == "ERROR"
     assert (events[3].ts, events[3].status) == ("2026-11-21 05:00:14.000", 404)
     assert events[5].detail.startswith("/usr/bin/uwsgi_python311") and stats.unparsed == 0
+
+
+def test_uwsgi_bind_failure_is_its_own_event_at_the_start_time() -> None:
+    """Real lab capture: the banner's start time dates the untimestamped lines under it, and the bind error is
+    a record of its own (not folded into 'thunder lock: enabled')."""
+    path = ROOT / "corpus/lab/port-in-use/placement__placement-api.log"
+    events, stats = parse("oslo", path.read_text(), FileMeta("vm", path.name, "placement-api"))
+    bind = next(e for e in events if e.message.startswith("bind(): Address already in use"))
+    assert (bind.line, bind.ts, bind.level) == (86, "2026-11-21 06:53:23.000", "ERROR")
+    assert next(e for e in events if e.line == 85).message.startswith("probably another instance of uWSGI")
+    assert stats.unparsed == 0
 
 
 def test_loghub_prefixed_crlf() -> None:

@@ -18,7 +18,8 @@ from stacksleuth.parsers.interface import ANSI, FileMeta, ParseStats, is_garbage
 Recogniser = Callable[[str, int], "list[object] | None"]
 
 _MESSAGE, _DETAIL = 11, 12
-_RAW_ERRORS = ("segmentation fault", "unable to load app", "no python application", "error", "failed", "fatal")
+_RAW_ERRORS = ("segmentation fault", "unable to load app", "no python application", "error", "failed", "fatal",
+               "address already in use", "permission denied")
 
 
 def raw_level(line: str) -> str:

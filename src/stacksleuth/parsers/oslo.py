@@ -42,10 +42,14 @@ _DAEMON = re.compile(
     r"|chdir\(\) to |lock engine: |thunder lock: |Python version: |Python main interpreter |python threads support "
     r"|mapped \d+ bytes |worker \d+ buried |SIGINT/SIGTERM received|goodbye to uWSGI|unable to load app |\[deadlock-detector\] "
     r"|WSGI app \d+ |[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4} - "
+    r"|probably another instance of uWSGI |bind\(\): |uWSGI running as |mounting "
 )
+#: The banner's start time ('*** Starting uWSGI 2.0.21-debian (64bit) on [Sat Nov 21 06:53:23 2026] ***') dates
+#: the untimestamped start-up lines after it, so a bind failure can be placed next to the requests it broke.
+_UWSGI_START = re.compile(r"\*\*\* Starting uWSGI .* on \[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\] \*\*\*")
 #: First characters a `_DAEMON` line can start with: most continuation lines (indented tracebacks, XML,
 #: command output) are ruled out without running the regex.
-_DAEMON_FIRST = frozenset("*!-[cdglmnopstuwyFMPSTW")
+_DAEMON_FIRST = frozenset("*!-[bcdglmnopstuwyFMPSTW")
 _ACCESS_STATUS = re.compile(r'HTTP/1\.[01]" (\d{3}) ')
 _LEVEL_ALIASES = {"TRACE": "ERROR", "WARN": "WARNING", "AUDIT": "INFO"}
 #: Levels whose message is searched for an exception name when the record is finished.
@@ -209,6 +213,9 @@ class OsloParser:
                         if pending is not None:
                             yield _finish(pending, detail) if detail or pending[5] in notable else pending
                             detail = []
+                        started = _UWSGI_START.match(line) if line[0] == "*" else None
+                        if started is not None:
+                            last_ts = timestamps.ctime(started.group(1))
                         pending = tuple(headerless(FileMeta(host, display, service), lineno, line, last_ts))
                         events += 1
                     continue
