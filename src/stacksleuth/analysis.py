@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stacksleuth.correlate.calls import build_calls
+from stacksleuth.correlate.captured import join_captured
 from stacksleuth.correlate.operations import Operation, build_operations, settle, trigger_ids
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
@@ -21,7 +22,7 @@ from stacksleuth.diagnose.verbatim import verbatim
 from stacksleuth.findings import SCHEMA, Finding
 from stacksleuth.index.ingest import FileReport, Progress, ingest
 from stacksleuth.index.store import EventStore
-from stacksleuth.parsers.server_show import faults as read_faults
+from stacksleuth.parsers.server_show import CapturedState, read_state
 from stacksleuth.sources.discover import discover
 from stacksleuth.sources.interface import Inventory
 from stacksleuth.workflows.machine import builtin_workflows
@@ -35,7 +36,7 @@ class Analysis:
     reports: list[FileReport]
     store: EventStore
     workdir: Path
-    faults: dict[str, str] = field(default_factory=dict)
+    captured: CapturedState = field(default_factory=CapturedState)  # server show / event answers in the bundle
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -52,8 +53,7 @@ class Analysis:
         analysis = cls(inventory, reports, store, workdir)
         analysis.problems = list(inventory.problems) + [r.error for r in reports if r.error]
         for state in inventory.states:
-            found, error = read_faults(state.path)
-            analysis.faults.update(found)
+            error = read_state(state.path, analysis.captured)
             if error:
                 analysis.problems.append(error)
         return analysis
@@ -76,6 +76,7 @@ class Analysis:
             built = build_operations(self.store, wf, taken, reserved)
             taken.update(rid for op in built for rid in op.request_ids)
             ops += built
+        join_captured(self.store, ops, self.captured)
         settle(self.store, ops, specific)
         claimed = {rid for op in ops for e in op.events for rid in (e.request_id, e.global_request_id) if rid}
         claimed.update(rid for op in ops for rid in op.request_ids)
@@ -87,7 +88,7 @@ class Analysis:
     def diagnose(self, rules: list[Rule] | None = None) -> tuple[list[Operation], list[Finding]]:
         """Operations and the findings that explain them, most important first."""
         ops = self.operations()
-        findings = diagnose(self.store, ops, rules if rules is not None else load_rules(), self.faults)
+        findings = diagnose(self.store, ops, rules if rules is not None else load_rules(), self.captured.faults())
         findings += silent_services(self.store, ops)
         findings += slow_stages(self.store, ops)
         findings.sort(key=Finding.sort_key)

@@ -46,6 +46,7 @@ class Operation:
     catch_all: bool = False  # a failed call no specific workflow describes (correlate/calls.py)
     outcome: str = "unknown"  # active | failed | stuck | unknown
     stage: str | None = None  # where it stopped (None when it succeeded)
+    shown: str | None = None  # the server's status in a captured `server show` (what the user saw)
 
     @property
     def request_id(self) -> str | None:
@@ -109,7 +110,7 @@ def build_operations(store: EventStore, workflow: Workflow, taken: set[str] | No
     _drop_other_calls(store, ops)
     for op in ops:
         if op.observed_only and op.instance:
-            _merge(op, store.events("status IS NOT NULL AND contains(message, ?)", [op.instance], limit=MAX_EVENTS))
+            merge_events(op, store.events("status IS NOT NULL AND contains(message, ?)", [op.instance], limit=MAX_EVENTS))
         classify(op, workflow)
     return ops
 
@@ -181,7 +182,7 @@ def _add_observed_operations(store: EventStore, trigger: Pattern, kind: str, ops
 def _attach(store: EventStore, ops: list[Operation], keys: list[tuple[int, str | None, str | None]]) -> int:
     """Fetch the events of many operations in one query and merge them in; returns how many ops exist."""
     for index, events in store.events_by_key(keys, MAX_EVENTS).items():
-        _merge(ops[index], events)
+        merge_events(ops[index], events)
     return len(ops)
 
 
@@ -253,16 +254,16 @@ def _join_windows(store: EventStore, actions: list[Operation], ops: list[Operati
     for row in rows:
         found.setdefault(int(row[0]), []).append(Event.from_row(row[1:]))
     for i, events in found.items():
-        _merge(actions[i], _chained(actions[i].events, events)[:MAX_EVENTS])
+        merge_events(actions[i], _chained(actions[i].events, events)[:MAX_EVENTS])
 
 
 def _chained(own: list[Event], candidates: list[Event]) -> list[Event]:
     """The candidates (in time order) that follow the operation's own lines, or each other, within ACTION_GAP."""
-    marks = sorted(t for t in (_at(e.ts) for e in own) if t is not None)
+    marks = sorted(t for t in (parse_ts(e.ts) for e in own) if t is not None)
     kept: list[Event] = []
     last_kept: datetime | None = None
     for event in candidates:
-        at = _at(event.ts)
+        at = parse_ts(event.ts)
         if at is None:
             continue
         below = bisect_right(marks, at)
@@ -273,7 +274,7 @@ def _chained(own: list[Event], candidates: list[Event]) -> list[Event]:
     return kept
 
 
-def _at(ts: str | None) -> datetime | None:
+def parse_ts(ts: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(ts) if ts else None
     except ValueError:
@@ -288,7 +289,7 @@ def _plus(ts: str | None, delta: timedelta) -> str | None:
         return None
 
 
-def _merge(op: Operation, events: list[Event]) -> None:
+def merge_events(op: Operation, events: list[Event]) -> None:
     """Add events not yet in the operation, keeping time order."""
     seen = {(e.host, e.file, e.line) for e in op.events}
     fresh = [e for e in events if (e.host, e.file, e.line) not in seen]
@@ -311,17 +312,21 @@ def _instance_in(events: list[Event]) -> str | None:
 
 def classify(op: Operation, workflow: Workflow) -> None:
     """Set the stages reached, the outcome, and the stage where the operation stopped."""
-    # an observed-only server's events are API reads (its GETs, nova-api asking neutron for its ports):
-    # they prove it exists, not that any stage ran
-    op.reached = workflow.reached([e for e in op.events if not (op.observed_only and _is_read(e))])
+    # an observed-only or captured server's reads (its GETs, nova-api asking neutron for its ports when the
+    # user ran `server show`) prove it exists, not that any stage ran
+    polled = op.observed_only or op.shown is not None
+    op.reached = workflow.reached([e for e in op.events if not (polled and _is_read(e))])
     failed = any(workflow.harmful(e) for e in op.events) or (op.api_status or 0) >= 400
     if not failed and workflow.succeeded(op.events):
         op.outcome, op.stage = "active", None
         return
     op.outcome = "failed" if failed else "unknown" if op.observed_only else "stuck"
+    if op.shown == "BUILD":  # errors on the way, yet the user still sees it building: it never ended
+        op.outcome = "stuck"
     last = op.reached[-1] if op.reached else workflow.stages[0].id
-    if last == workflow.stages[0].id and len(workflow.stages) > 1 and op.api_status is not None and op.api_status < 400:
-        # the API accepted the request: what did not happen is the next stage
+    accepted = (op.api_status is not None and op.api_status < 400) or op.shown is not None
+    if last == workflow.stages[0].id and len(workflow.stages) > 1 and accepted:
+        # the API accepted the request (or the server it created exists): what did not happen is the next stage
         last = workflow.stages[1].id
     op.stage = last
 
