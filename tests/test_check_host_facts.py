@@ -1,0 +1,237 @@
+"""Host facts for `stacksleuth check`: DNS, package repositories and releases, multipath/iSCSI, OVS flows, and
+the option definitions of the installed services.
+
+Inputs are real: tests/data/host/debian12-zed/ is captured from our Debian 12 + Zed lab machine (its resolv.conf,
+hosts, apt sources, Debian's sshd_config and iscsid.conf, `dpkg -l`, `ps`; tests/data/host/README.md says how),
+broken the ways the seeds describe; the hotsos scenarios' `dpkg -l` captures come from ../shared/data; the live
+checks run on this machine and send nothing beyond loopback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import run_cli
+from stacksleuth.probes import dns, packages
+from stacksleuth.probes.host import Host, open_host
+from stacksleuth.probes.interface import Outcome
+
+DATA = Path(__file__).parent / "data" / "host"
+ZED = DATA / "debian12-zed"
+
+
+def _root(tmp_path: Path, name: str = "debian12-zed") -> Path:
+    root = tmp_path / name
+    shutil.copytree(DATA / name, root)
+    return root
+
+
+def _host(root: Path) -> Host:
+    return Host("vm", root, live=False)
+
+
+def _rules(outcome: Outcome) -> dict[str, Any]:
+    return {f.rule: f for f in outcome.findings}
+
+
+def _checks(outcome: Outcome) -> dict[str, Any]:
+    return {c.id: c for c in outcome.checks}
+
+
+def _check(root: Path) -> tuple[int, dict[str, Any]]:
+    code, out, _ = run_cli("check", "--json", str(root))
+    return code, json.loads(out)
+
+
+# --- DNS -------------------------------------------------------------------------------------------------------
+
+def test_captured_host_resolves_its_name_from_hosts(tmp_path: Path) -> None:
+    outcome = dns.probe(_host(_root(tmp_path)))
+    checks = _checks(outcome)
+    assert checks["dns/servers"].status == "ok" and "10.255.255.53" in checks["dns/servers"].summary
+    assert checks["dns/own-name"].status == "ok" and "/etc/hosts line 3" in checks["dns/own-name"].summary
+    assert checks["dns/sshd-usedns"].status == "ok"  # Debian's sshd_config leaves UseDNS at its default (no)
+    assert outcome.findings == ()
+
+
+def test_no_nameserver_is_an_error(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "etc" / "resolv.conf").write_text("search example.org\n")
+    finding = _rules(dns.probe(_host(root)))["check/dns/no-nameserver"]
+    assert finding.severity == "error" and "repair one machine only" in finding.cause
+    assert finding.evidence[0].file == "/etc/resolv.conf"
+
+
+def test_missing_resolv_conf(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "etc" / "resolv.conf").unlink()
+    assert _rules(dns.probe(_host(root)))["check/dns/no-resolv-conf"].severity == "error"
+
+
+def test_resolved_stub_without_resolved_running(tmp_path: Path) -> None:
+    """systemd's own stub resolv.conf (127.0.0.53) on a host whose process list has no systemd-resolved."""
+    stub = Path("/usr/lib/systemd/resolv.conf")
+    if not stub.is_file():
+        pytest.skip("no systemd on this machine")
+    root = _root(tmp_path)
+    shutil.copy(stub, root / "etc" / "resolv.conf")
+    finding = _rules(dns.probe(_host(root)))["check/dns/stub-without-resolved"]
+    assert finding.severity == "error" and "127.0.0.53" in finding.title
+    assert "no systemd-resolved process" in finding.cause
+    (root / "sos_commands" / "process" / "ps_auxwww").unlink()  # nothing says whether it runs: no verdict
+    outcome = dns.probe(_host(root))
+    assert "check/dns/stub-without-resolved" not in _rules(outcome)
+    assert _checks(outcome)["dns/servers"].status == "info"
+
+
+def test_sshd_usedns_from_an_included_drop_in(tmp_path: Path) -> None:
+    """Debian's sshd_config includes sshd_config.d/*.conf before its own settings: a drop-in's UseDNS wins."""
+    root = _root(tmp_path)
+    (root / "etc" / "ssh" / "sshd_config.d").mkdir()
+    (root / "etc" / "ssh" / "sshd_config.d" / "50-cloud.conf").write_text("UseDNS yes\n")
+    finding = _rules(dns.probe(_host(root)))["check/dns/use-dns"]
+    assert finding.severity == "info" and finding.evidence[0].file == "/etc/ssh/sshd_config.d/50-cloud.conf"
+    assert "takes a long time to log in" in finding.cause
+    (root / "etc" / "resolv.conf").write_text("")  # and DNS is broken: the logins hang now
+    rules = _rules(dns.probe(_host(root)))
+    assert rules["check/dns/use-dns"].severity == "warning" and "check/dns/no-nameserver" in rules
+
+
+def test_own_name_not_in_hosts(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    hosts = root / "etc" / "hosts"
+    hosts.write_text("".join(line for line in hosts.read_text().splitlines(True) if " vm" not in line))
+    finding = _rules(dns.probe(_host(root)))["check/dns/not-in-hosts"]
+    assert finding.severity == "info" and "rabbit@vm" in finding.cause  # DNS servers are configured: maybe DNS has it
+    (root / "etc" / "resolv.conf").write_text("")
+    assert _rules(dns.probe(_host(root)))["check/dns/not-in-hosts"].severity == "warning"
+
+
+def test_live_own_name_resolves_from_hosts() -> None:
+    """getaddrinfo of this machine's name, answered from /etc/hosts (nothing is sent when files answer first)."""
+    name = socket.gethostname()
+    with open_host(None) as host:
+        entry = dns.hosts_entry(host, name)
+        nsswitch = host.file("/etc/nsswitch.conf") or ""
+        hosts_line = next((line.split() for line in nsswitch.splitlines() if line.startswith("hosts:")), [])
+        if entry is None or hosts_line[1:2] != ["files"]:
+            pytest.skip("this machine's name is not answered from /etc/hosts first: resolving it would query DNS")
+        checks = _checks(dns.probe(host))
+    assert checks["dns/own-name"].status == "ok"
+    assert entry[1].split()[0] in checks["dns/own-name"].summary  # the address /etc/hosts gives
+
+
+# --- packages and repositories -------------------------------------------------------------------------------
+
+def test_captured_zed_packages_are_one_release(tmp_path: Path) -> None:
+    host = _host(_root(tmp_path))
+    installed = packages.packages(host)
+    assert installed["nova-common"] == "2:26.2.2-1~deb12u5" and installed["libvirt0"].startswith("9.0.0")
+    outcome = packages.probe(host)
+    checks = _checks(outcome)
+    release = checks["packages/openstack-release"]
+    assert release.status == "ok" and "nova 26.2.2 (zed)" in release.summary and "neutron 21.0.0 (zed)" in release.summary
+    assert "python3-neutron-lib" not in str(release.summary)  # a library with its own versions
+    rules = _rules(outcome)
+    assert "check/packages/mixed-releases" not in rules and "check/packages/project-versions-differ" not in rules
+    # the machine's two repositories switched off by renaming the file: apt reads only *.list and *.sources
+    disabled = rules["check/packages/repositories-disabled"]
+    assert disabled.severity == "info" and len(disabled.evidence) == 2
+    assert "apt reads only *.list and *.sources" in disabled.evidence[0].text
+    assert checks["packages/repositories"].summary.startswith("apt: 2 enabled (deb http://deb.debian.org/debian bookworm")
+
+
+def test_every_repository_disabled(tmp_path: Path) -> None:
+    """deb822 `Enabled: no` on Debian's own sources: nothing left to install from (the Eucalyptus lesson)."""
+    root = _root(tmp_path)
+    sources = root / "etc" / "apt" / "sources.list.d" / "debian.sources"
+    sources.write_text(sources.read_text().replace("Types: deb\n", "Types: deb\nEnabled: no\n"))
+    finding = _rules(packages.probe(_host(root)))["check/packages/no-repository"]
+    assert finding.severity == "warning" and "Unable to locate package" in finding.cause
+    assert "Enabled: no" in finding.cause and "apt-get update" in finding.fix
+
+
+def test_half_upgraded_project(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    dpkg = root / "sos_commands" / "dpkg" / "dpkg_-l"
+    lines = dpkg.read_text().splitlines(True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("ii  nova-compute "))
+    lines[number] = lines[number].replace("2:26.2.2-1~deb12u5", "2:26.2.3-1~deb12u1")
+    dpkg.write_text("".join(lines))
+    finding = _rules(packages.probe(_host(root)))["check/packages/project-versions-differ"]
+    assert finding.title == "nova packages at different versions: 26.2.2, 26.2.3"
+    assert any(e.line == number + 1 and "nova-compute" in e.text for e in finding.evidence)
+
+
+def test_unparsed_dpkg_lines_are_counted(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    dpkg = root / "sos_commands" / "dpkg" / "dpkg_-l"
+    dpkg.write_text(dpkg.read_text() + "this is not a dpkg line\n")
+    check = _checks(packages.probe(_host(root)))["packages/installed"]
+    assert check.status == "problem" and "1 line(s) not understood" in check.summary and "line 106" in check.summary
+
+
+def _hotsos_roots(shared: Path, tmp_path: Path) -> dict[str, Path]:
+    """Each hotsos scenario that captured `dpkg -l`, as a host root holding its data-root files."""
+    roots = {}
+    for scenario in sorted((shared / "hotsos-fixtures" / "scenarios").rglob("*.yaml")):
+        files = (yaml.safe_load(scenario.read_text()).get("data-root") or {}).get("files") or {}
+        if "sos_commands/dpkg/dpkg_-l" not in files:
+            continue
+        root = tmp_path / scenario.relative_to(shared / "hotsos-fixtures" / "scenarios").with_suffix("")
+        for rel, text in files.items():
+            if not rel.startswith("/"):
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_text(str(text or ""))
+        roots[str(scenario.relative_to(shared / "hotsos-fixtures"))] = root
+    return roots
+
+
+def test_hotsos_mixed_releases_and_quiet_others(shared_data: Path, tmp_path: Path) -> None:
+    """hotsos raises 'packages from more than one release: ussuri, victoria' for one scenario; no other of its
+    `dpkg -l` captures mixes releases or versions (python3-neutron-dynamic-routing is its own deliverable)."""
+    roots = _hotsos_roots(shared_data, tmp_path)
+    assert len(roots) > 50
+    raised = {name: sorted(r for r in _rules(packages.probe(_host(root))) if "releases" in r or "versions" in r)
+              for name, root in roots.items()}
+    assert {n: r for n, r in raised.items() if r} == {
+        "scenarios/openstack/pkgs_from_mixed_releases_found.yaml": ["check/packages/mixed-releases"]}
+    finding = _rules(packages.probe(_host(roots["scenarios/openstack/pkgs_from_mixed_releases_found.yaml"])))
+    assert finding["check/packages/mixed-releases"].title.endswith("ussuri, victoria")
+
+
+def test_cloud_archive_packages_without_the_cloud_archive(shared_data: Path, tmp_path: Path) -> None:
+    """Ubuntu Cloud Archive packages (`~cloud0`, from a hotsos capture) on a host whose apt has no cloud-archive
+    repository: updates for that OpenStack release never come."""
+    roots = _hotsos_roots(shared_data, tmp_path / "hotsos")
+    root = next(r for r in roots.values() if "~cloud" in (r / "sos_commands/dpkg/dpkg_-l").read_text())
+    shutil.copytree(ZED / "etc" / "apt", root / "etc" / "apt")
+    finding = _rules(packages.probe(_host(root)))["check/packages/origin-not-configured"]
+    assert finding.severity == "warning" and "Ubuntu Cloud Archive" in finding.title
+    (root / "etc" / "apt" / "sources.list").write_text(
+        "deb http://ubuntu-cloud.archive.canonical.com/ubuntu jammy-updates/antelope main\n")
+    assert "check/packages/origin-not-configured" not in _rules(packages.probe(_host(root)))
+
+
+def test_live_packages_are_host_facts() -> None:
+    with open_host(None) as host:
+        installed = packages.packages(host)
+        if not any(packages.project_of(name) for name in installed):
+            pytest.skip("no OpenStack package installed on this machine")
+        outcome = packages.probe(host)
+    nova = {n: v for n, v in installed.items() if packages.project_of(n) == "nova"}
+    assert nova and all(packages.release_of("nova", v) for v in nova.values())
+    assert _checks(outcome)["packages/openstack-release"].status in ("ok", "problem")
+
+
+def test_check_cli_reports_host_facts(tmp_path: Path) -> None:
+    code, document = _check(_root(tmp_path))
+    ids = {c["id"]: c["status"] for c in document["checks"]}
+    assert ids["dns/servers"] == "ok" and ids["packages/openstack-release"] == "ok"
+    assert code in (0, 1) and document["source"]["host"] == "vm"
