@@ -18,9 +18,11 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from stacksleuth.probes import dns, packages
+from stacksleuth.probes import dns, installed_options, packages
 from stacksleuth.probes.host import Host, open_host
+from stacksleuth.probes.installed_options import SYSTEM_PYTHON
 from stacksleuth.probes.interface import Outcome
+from stacksleuth.probes.optdump import NAMESPACES
 
 DATA = Path(__file__).parent / "data" / "host"
 ZED = DATA / "debian12-zed"
@@ -235,3 +237,28 @@ def test_check_cli_reports_host_facts(tmp_path: Path) -> None:
     ids = {c["id"]: c["status"] for c in document["checks"]}
     assert ids["dns/servers"] == "ok" and ids["packages/openstack-release"] == "ok"
     assert code in (0, 1) and document["source"]["host"] == "vm"
+
+
+# --- option definitions of the installed services ---------------------------------------------------------------
+
+def test_live_host_uses_its_installed_option_definitions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine has the services installed: their own definitions are generated once (optdump.py under
+    /usr/bin/python3), cached per package versions, and named in the report; a host root gets the bundled table."""
+    with open_host(None) as host:
+        installed = packages.packages(host)
+        if not any(packages.project_of(n) in NAMESPACES for n in installed) or not Path(SYSTEM_PYTHON).is_file():
+            pytest.skip("no OpenStack service installed on this machine")
+        monkeypatch.setenv("STACKSLEUTH_CACHE", str(tmp_path / "cache"))
+        generated = installed_options.for_host(host)
+        cached = list((tmp_path / "cache").glob("options-*.json"))
+        assert len(cached) == 1 and "installed services' definitions" in generated.source
+        again = installed_options.for_host(host)
+    assert f"cached in {cached[0]}" in again.source and again.groups == generated.groups
+    for service in generated.versions:
+        assert generated.version(service) == packages.upstream(installed[f"python3-{service}"])
+    assert generated.spec("nova", "api", "auth_strategy") == {"choices": ["keystone", "noauth2"]}
+    code, out, _ = run_cli("check", "--json")
+    checks = {c["id"]: c["summary"] for c in json.loads(out)["checks"]}
+    if "openstack/option-definitions" in checks:  # the host has config files to check
+        assert "installed services' definitions" in checks["openstack/option-definitions"]
+    assert installed_options.for_host(_host(ZED)).source.startswith("the bundled table")

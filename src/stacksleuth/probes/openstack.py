@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from stacksleuth.findings import Evidence, Finding
-from stacksleuth.probes import options
+from stacksleuth.probes import installed_options, options
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.ini import Setting, parse_ini
 from stacksleuth.probes.interface import Check, Outcome, finding
@@ -37,21 +37,24 @@ def probe(host: Host) -> Outcome:
     found = {s: [(p, parse_ini(t, p)) for p, t in f] for s, f in files.items() if f}
     if not found:
         return Outcome((Check("openstack/config", "skipped", "no OpenStack configuration file under /etc"),))
-    return check_settings(host.name, found)
+    return check_settings(host.name, found, installed_options.for_host(host))
 
 
-def check_settings(host: str, found: dict[str, list[tuple[str, list[Setting]]]], gmr: bool = False) -> Outcome:
-    """All config checks over parsed files. A Guru Meditation Report (`gmr`) lists only registered options,
-    possibly of another release, so it is checked for values, not for unknown names."""
-    checks: list[Check] = []
+def check_settings(host: str, found: dict[str, list[tuple[str, list[Setting]]]],
+                   definitions: options.Definitions | None = None, gmr: bool = False) -> Outcome:
+    """All config checks over parsed files, against `definitions` (the bundled table when None). A Guru
+    Meditation Report (`gmr`) lists only registered options, possibly of another release, so it is checked for
+    values, not for unknown names."""
+    defs = definitions or options.bundled()
+    checks: list[Check] = [Check("openstack/option-definitions", "info", f"options checked against {defs.source}")]
     findings: list[Finding] = []
     for service, files in found.items():
         for path, settings in files:
-            per_file = list(_file_findings(host, service, settings, gmr))
+            per_file = list(_file_findings(host, service, settings, gmr, defs))
             findings += per_file
             checks.append(Check(f"openstack/config:{path}", "problem" if per_file else "ok",
                                 f"{service}: {len(settings)} option(s) checked"
-                                + (f" against {service} {options.version(service)}" if options.known_service(service) else "")))
+                                + (f" against {service} {defs.version(service)}" if defs.known_service(service) else "")))
     # a report prints `None` for every unset option: that is "not set", not a value
     everything = [(s, p, st) for s, files in found.items() for p, sts in files for st in sts
                   if not (gmr and st.value == "None")]
@@ -68,7 +71,8 @@ def _evidence(host: str, s: Setting) -> Evidence:
     return Evidence(host, s.file, s.line, f"[{s.section}] {s.key} = {value}")
 
 
-def _file_findings(host: str, service: str, settings: list[Setting], gmr: bool) -> Iterable[Finding]:
+def _file_findings(host: str, service: str, settings: list[Setting], gmr: bool,
+                   defs: options.Definitions) -> Iterable[Finding]:
     with_auth = {s.section for s in settings if s.key in ("auth_type", "auth_section")} | {"keystone_authtoken"}
     for s in settings:
         if gmr and s.value == "None":
@@ -82,16 +86,16 @@ def _file_findings(host: str, service: str, settings: list[Setting], gmr: bool) 
                           service, [_evidence(host, s)], symptom="401 Unauthorized between services")
         elif s.section in with_auth and s.key in options.AUTH_PLUGIN_OPTIONS:
             continue
-        elif options.known_service(service):
-            yield from _against_definitions(host, service, s, gmr)
+        elif defs.known_service(service):
+            yield from _against_definitions(host, service, s, gmr, defs)
     if not gmr:  # a report lists registered options only, not the auth plugin's user name and password
         yield from _credentials(host, service, settings)
 
 
-def _against_definitions(host: str, service: str, s: Setting, gmr: bool) -> Iterable[Finding]:
-    definition = options.spec(service, s.section, s.key)
-    if definition is None and gmr and len(moved := options.elsewhere(service, s.key)) == 1:
-        definition = options.spec(service, moved[0], s.key)  # an older release's report: the option moved since
+def _against_definitions(host: str, service: str, s: Setting, gmr: bool, defs: options.Definitions) -> Iterable[Finding]:
+    definition = defs.spec(service, s.section, s.key)
+    if definition is None and gmr and len(moved := defs.elsewhere(service, s.key)) == 1:
+        definition = defs.spec(service, moved[0], s.key)  # an older release's report: the option moved since
     if definition is not None:
         reason = options.invalid(definition, s.value)
         if reason:
@@ -101,17 +105,17 @@ def _against_definitions(host: str, service: str, s: Setting, gmr: bool) -> Iter
                           "start, or fails the requests that need it, with oslo.config's ConfigFileValueError.",
                           [f"fix [{s.section}] {s.key} in {s.file}", f"oslo-config-validator --namespace {service} "
                            f"--input-file {s.file}  # checks the whole file"], service, [_evidence(host, s)])
-    elif not gmr and options.known_section(service, s.section):
-        near = options.near_options(service, s.section, s.key)
-        other = [g for g in options.elsewhere(service, s.key) if g != s.section.lower()]
+    elif not gmr and defs.known_section(service, s.section):
+        near = defs.near_options(service, s.section, s.key)
+        other = [g for g in defs.elsewhere(service, s.key) if g != s.section.lower()]
         hint = (f" Did you mean {' or '.join(near)}?" if near else "") + (
-            f" {service} {options.version(service)} reads `{s.key}` from [{'], ['.join(other)}]." if other else "")
+            f" {service} {defs.version(service)} reads `{s.key}` from [{'], ['.join(other)}]." if other else "")
         yield finding("warning", "config/unknown-option", f"{service} does not know [{s.section}] {s.key}",
-                      f"{service} {options.version(service)} has no option `{s.key}` in [{s.section}]; oslo.config "
+                      f"{service} {defs.version(service)} has no option `{s.key}` in [{s.section}]; oslo.config "
                       f"ignores it silently, so the setting has no effect and the default applies.{hint}",
                       [f"correct or remove the line in {s.file}"], service, [_evidence(host, s)], confidence=0.8)
     elif not gmr:
-        near = options.near_sections(service, s.section)
+        near = defs.near_sections(service, s.section)
         if near:
             yield finding("warning", "config/unknown-section", f"{service} has no section [{s.section}]",
                           f"Every option under [{s.section}] is ignored; the section is probably [{near[0]}].",

@@ -1,7 +1,8 @@
 """Dump the oslo.config option definitions of the OpenStack services installed on this host, as YAML.
 
 Run by the *system* Python that has the services' packages (the file has no stacksleuth imports):
-`/usr/bin/python3 src/stacksleuth/probes/optdump.py > src/stacksleuth/knowledge/probes/openstack-options.yaml`.
+`/usr/bin/python3 src/stacksleuth/probes/optdump.py > src/stacksleuth/knowledge/probes/openstack-options.yaml`
+(`--json`: the same document as JSON, which `stacksleuth check` reads on a live host with the services installed).
 It asks each service's own `oslo.config.opts` entry points (what `oslo-config-generator` uses), so the
 names, types and choices are exactly those the installed release accepts.
 """
@@ -82,7 +83,7 @@ def dump_service(service: str) -> dict[str, Any]:
         if namespace not in available:
             continue
         try:
-            listed = available[namespace].load()()
+            listed = _list_opts(cfg, available[namespace])
         except Exception as exc:  # a broken plugin must not hide the rest
             print(f"optdump: {service}: {namespace}: {exc}", file=sys.stderr)
             continue
@@ -96,6 +97,16 @@ def dump_service(service: str) -> dict[str, Any]:
                     old_name = (old.name or opt.dest).replace("-", "_")
                     groups.setdefault(str(old.group or name), {}).setdefault(old_name, _opt_json(opt))
     return groups
+
+
+def _list_opts(cfg: Any, entry_point: Any) -> Any:
+    """An entry point's (group, options) list. Some register CLI options while they are imported (cinder's),
+    which the already-parsed CONF refuses: then clear it and ask again."""
+    try:
+        return entry_point.load()()
+    except cfg.ArgsAlreadyParsedError:
+        cfg.CONF.clear()
+        return entry_point.load()()
 
 
 def _version(service: str) -> str:
@@ -130,7 +141,9 @@ _HEADER = """\
 if __name__ == "__main__":
     # this file's directory is sys.path[0]: its sibling modules must not shadow what the services import
     sys.path = [p for p in sys.path if os.path.realpath(p or ".") != os.path.dirname(os.path.realpath(__file__))]
-    if len(sys.argv) > 1:  # a child: one service, as JSON for the parent
+    if sys.argv[1:] == ["--json"]:  # stacksleuth check on a live host (probes/installed_options.py)
+        json.dump(dump(), sys.stdout)
+    elif len(sys.argv) > 1:  # a child: one service, as JSON for the parent
         json.dump(dump_service(sys.argv[1]), sys.stdout)
     else:
         yaml = importlib.import_module("yaml")
