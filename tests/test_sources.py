@@ -43,6 +43,19 @@ def test_sosreport_name_when_no_hostname_file(tmp_path: Path) -> None:
     assert {log.host for log in discover([root]).logs} == {"ctl-01"}
 
 
+def test_var_log_given_by_itself_is_named_after_its_host(tmp_path: Path) -> None:
+    """`diagnose <root>/var/log` (the live host's /var/log, or one copied off a node): the host is the one the
+    directory belongs to, not "log"."""
+    root = tmp_path / "node7"
+    (root / "var" / "log" / "nova").mkdir(parents=True)
+    (root / "etc").mkdir()
+    shutil.copy(COMPUTE, root / "var" / "log" / "nova" / "nova-compute.log")
+    (root / "etc" / "hostname").write_text("compute-7\n")
+    assert {log.host for log in discover([root / "var" / "log"]).logs} == {"compute-7"}
+    (root / "etc" / "hostname").unlink()
+    assert {log.host for log in discover([root / "var" / "log"]).logs} == {"node7"}
+
+
 @pytest.mark.parametrize("mode,suffix", [("w:xz", ".tar.xz"), ("w:gz", ".tar.gz"), ("w:bz2", ".tar.bz2")])
 def test_multi_node_tarball(tmp_path: Path, mode: str, suffix: str) -> None:
     nodes = tmp_path / "nodes"

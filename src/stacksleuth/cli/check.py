@@ -11,6 +11,7 @@ import click
 
 from stacksleuth.cli.guard import guarded
 from stacksleuth.errors import ExitCode
+from stacksleuth.probes import debuglog
 from stacksleuth.probes.host import open_host
 from stacksleuth.probes.run import check_file, check_host, check_network
 from stacksleuth.reports.check import render_check
@@ -84,5 +85,22 @@ def network(root: Path | None, instance: str, port: str | None, as_json: bool) -
         with open_host(root) as opened:
             document = check_network(opened, instance.strip().lower(), port)
         return _finish(document, as_json)
+
+    guarded(run)
+
+
+@check.command("debug-logging")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--uri", default=None, help="The daemon's admin URI as virt-admin takes it (-c): libvirtd:///system "
+              "(virt-admin's default), virtqemud:///system for the modular daemon, …?socket=PATH for another socket.")
+def debug_logging(state: str, uri: str | None) -> None:
+    """Switch a libvirt daemon's debug logging at runtime, without a restart: `on` saves its current
+    log filters and outputs, sets libvirt's recommended debug filters and adds a debug log file; `off`
+    restores exactly what was saved. Needs virt-admin and the daemon's admin socket (root for a system daemon)."""
+
+    def run() -> int:
+        for line in debuglog.turn_on(uri) if state == "on" else debuglog.turn_off(uri):
+            click.echo(line)
+        return ExitCode.OK
 
     guarded(run)

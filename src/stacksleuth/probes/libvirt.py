@@ -122,8 +122,8 @@ def _logging(host: Host) -> Outcome:
         return Outcome((Check("libvirt/libvirtd-logging", "ok", summary),))
     fix = [f"remove log_level; set log_filters={_FILTERS} (debug for qemu/libvirt/util, errors only for the noisy "
            f"object/json/event code)", f"and log_outputs={_OUTPUTS} so it is written to a file, not journald",
-           "systemctl restart libvirtd  # or at runtime, no restart: virt-admin daemon-log-filters ...; "
-           "reset with virt-admin daemon-log-filters \"\""]
+           "systemctl restart libvirtd  # or at runtime, no restart, undone exactly by `off`: "
+           "stacksleuth check debug-logging on"]
     cause = ("libvirtd.conf sets log_level, deprecated since libvirt 4.4.0 and 'strongly discouraged': level 1 logs "
              "everything from every module, too much to read, and journald rate-limits it (libvirt then caps it at "
              "3 or 4 when journald is the output), so the debug lines you wanted are dropped. log_filters raises "

@@ -13,7 +13,7 @@ from stacksleuth.probes.interface import Check, Outcome, finding
 MIN_MEMORY_MB = 4096  # a compute node below this has little left for guests after the host and nova's 512 MB reserve
 MIN_FREE_GB = 10  # one typical 10-20 GB root disk must still fit, plus its image cache copy
 _MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB", re.M)
-_STORAGE = ("/var/lib/nova/instances", "/var/lib/libvirt/images")
+STORAGE = ("/var/lib/nova/instances", "/var/lib/libvirt/images")
 
 
 def probe(host: Host) -> Outcome:
@@ -44,8 +44,8 @@ def _memory(host: Host) -> Outcome:
 def _disk(host: Host) -> Outcome:
     checks: list[Check] = []
     findings: list[Finding] = []
-    for path in _STORAGE:
-        free = _free_gb(host, path)
+    for path in STORAGE:
+        free = free_gb(host, path) if host.live or host.exists(path) else None
         if free is None:
             continue
         gb, where = free
@@ -64,14 +64,15 @@ def _disk(host: Host) -> Outcome:
     return Outcome(tuple(checks), tuple(findings))
 
 
-def _free_gb(host: Host, path: str) -> tuple[float, str] | None:
-    """Free GB of the filesystem holding `path`: statvfs live, else the sosreport's df (longest mount prefix)."""
+def free_gb(host: Host, path: str) -> tuple[float, str] | None:
+    """Free GB of the filesystem holding `path`, and where that was read: statvfs live (None when `path` is
+    no directory), else the root's captured df (longest mount prefix; the path itself need not be captured)."""
     if host.live:
         if not os.path.isdir(path):
             return None
         stat = os.statvfs(path)
         return stat.f_bavail * stat.f_frsize / 2**30, f"statvfs {path}"
-    captured = host.command("df") if host.exists(path) else None
+    captured = host.command("df")
     if captured is None:
         return None
     best: tuple[int, float] | None = None

@@ -7,13 +7,25 @@ from typing import Any
 
 from stacksleuth.errors import SourceError
 from stacksleuth.findings import SCHEMA, Finding
-from stacksleuth.probes import dns, kvm, libvirt, netpath, network, openstack, packages, qemu_logs, resources
+from stacksleuth.probes import (
+    dns,
+    kvm,
+    libvirt,
+    netpath,
+    network,
+    openstack,
+    packages,
+    pools,
+    qemu_logs,
+    resources,
+    snapshots,
+)
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.ini import gmr_service, is_gmr, parse_gmr, parse_ini
 from stacksleuth.probes.interface import Outcome, Probe
 
-PROBES: tuple[Probe, ...] = (kvm.probe, libvirt.probe, qemu_logs.probe, resources.probe, openstack.probe,
-                             network.probe, dns.probe, packages.probe)
+PROBES: tuple[Probe, ...] = (kvm.probe, libvirt.probe, qemu_logs.probe, snapshots.probe, pools.probe, resources.probe,
+                             openstack.probe, network.probe, dns.probe, packages.probe)
 
 
 def check_host(host: Host) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import lzma
 import re
+import socket
 import tarfile
 import tempfile
 import zlib
@@ -158,6 +159,9 @@ def _host_name(root: Path, default: str | None = None) -> str:
                     return name
         except OSError:
             continue
+    if root.name == "log" and root.parent.name == "var":  # a host's var/log given by itself (`diagnose /var/log`)
+        system = root.resolve().parent.parent
+        return _host_name(system, socket.gethostname() if system == Path("/") else _dir_name(system))
     sos = _SOSREPORT.fullmatch(root.name)
     if sos:
         return sos.group(1)
