@@ -25,6 +25,7 @@ from stacksleuth.index.store import EventStore
 from stacksleuth.parsers.server_show import CapturedState, read_state
 from stacksleuth.sources.discover import discover
 from stacksleuth.sources.interface import Inventory
+from stacksleuth.window import Window
 from stacksleuth.workflows.machine import builtin_workflows
 
 
@@ -38,10 +39,14 @@ class Analysis:
     workdir: Path
     captured: CapturedState = field(default_factory=CapturedState)  # server show / event answers in the bundle
     problems: list[str] = field(default_factory=list)
+    window: Window = field(default_factory=Window)
+    scope: dict[str, Any] = field(default_factory=dict)  # what --since/--until/--last/--about left out
 
     @classmethod
-    def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None) -> Analysis:
-        """Discover, parse and index `paths`; raises SourceError when nothing at all can be read."""
+    def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None,
+             window: Window | None = None) -> Analysis:
+        """Discover, parse and index `paths` (only `window`'s time, when given); raises SourceError when nothing
+        at all can be read."""
         workdir = Path(tempfile.mkdtemp(prefix="stacksleuth-"))
         try:
             inventory = discover(paths, workdir / "unpacked")
@@ -50,7 +55,10 @@ class Analysis:
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-        analysis = cls(inventory, reports, store, workdir)
+        analysis = cls(inventory, reports, store, workdir, window=window or Window())
+        if analysis.window.limits_time:
+            since, until = analysis.window.resolve(store.scalar("SELECT max(ts) FROM events"))
+            analysis.scope.update(since=since, until=until, events_outside=store.keep_between(since, until))
         analysis.problems = list(inventory.problems) + [r.error for r in reports if r.error]
         for state in inventory.states:
             error = read_state(state.path, analysis.captured)
@@ -92,7 +100,18 @@ class Analysis:
         findings += silent_services(self.store, ops)
         findings += slow_stages(self.store, ops)
         findings.sort(key=Finding.sort_key)
+        if self.window.about is not None:
+            ops, findings = self._about(self.window.about, ops, findings)
         return ops, verbatim(findings, {log.display: log.path for log in self.inventory.logs})
+
+    def _about(self, key: str, ops: list[Operation], findings: list[Finding]) -> tuple[list[Operation], list[Finding]]:
+        """Only the operations that involve `key` (request id, instance, or any id in their lines) and their
+        findings; how many others were left out goes into the report's scope."""
+        kept = [op for op in ops if _involves(op, key)]
+        mine = {(op.request_id, op.instance) for op in kept}
+        about = [f for f in findings if f.operation is not None and (f.request_id, f.instance) in mine]
+        self.scope.update(about=key, other_operations=len(ops) - len(kept), other_findings=len(findings) - len(about))
+        return kept, about
 
     def parse_summary(self) -> dict[str, Any]:
         """Counts for the `parse` section of the JSON report."""
@@ -132,4 +151,12 @@ def report_document(analysis: Analysis, ops: list[Operation], findings: list[Fin
             for op in ops
         ],
         "parse": analysis.parse_summary(),
+        "scope": analysis.scope,
     }
+
+
+def _involves(op: Operation, key: str) -> bool:
+    """True when `key` is the operation's request id or instance, or appears in one of its lines."""
+    if key == op.instance or key in op.request_ids:
+        return True
+    return any(key in (e.request_id, e.global_request_id, e.instance) or key in e.message for e in op.events)

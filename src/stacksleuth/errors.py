@@ -21,3 +21,7 @@ class SourceError(StacksleuthError):
 
 class KnowledgeError(StacksleuthError):
     """A rule or workflow file is malformed; names the file and the key."""
+
+
+class UsageError(StacksleuthError):
+    """An option's value cannot be understood (a time, a duration)."""

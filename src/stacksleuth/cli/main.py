@@ -22,6 +22,7 @@ from stacksleuth.errors import ExitCode, StacksleuthError
 from stacksleuth.index.ingest import Progress
 from stacksleuth.reports.html import render_html
 from stacksleuth.reports.terminal import render_diagnosis, render_timeline
+from stacksleuth.window import Window, parse_duration, parse_time
 
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 
@@ -50,15 +51,25 @@ def cli() -> None:
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
               help="Also write a self-contained HTML report with a timeline per failed operation.")
 @click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
-def diagnose(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, workers: int | None) -> None:
-    """Diagnose every failed or stuck operation in PATHS (directories, sosreports, tarballs).
+@click.option("--since", metavar="TIME", help="Only lines at or after TIME ('2026-11-21 07:15', the logs' clock).")
+@click.option("--until", metavar="TIME", help="Only lines at or before TIME.")
+@click.option("--last", metavar="DURATION", help="Only the last DURATION of the bundle (30m, 2h, 1d), counted back "
+              "from its newest line.")
+@click.option("--about", metavar="ID", help="Only the operations that involve ID (server, request, port or volume "
+              "id) and their findings.")
+def diagnose(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, workers: int | None,
+             since: str | None, until: str | None, last: str | None, about: str | None) -> None:
+    """Diagnose every failed or stuck operation in PATHS (directories, sosreports, tarballs, a host's /var/log).
 
     Exit code 0: nothing wrong found; 1: problems found; 2: bad usage or unreadable input.
     """
 
     def run() -> int:
+        window = Window(since=parse_time(since, "--since") if since else None,
+                        until=parse_time(until, "--until") if until else None,
+                        last=parse_duration(last) if last else None, about=about)
         with _reading_bar() as progress:
-            analysis = Analysis.open(list(paths), workers, progress)
+            analysis = Analysis.open(list(paths), workers, progress, window)
         try:
             ops, findings = analysis.diagnose()
             document = report_document(analysis, ops, findings)

@@ -23,6 +23,16 @@ class EventStore:
         pattern = str(parts_dir / "*.parquet")
         self.db.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{pattern}')")
 
+    def keep_between(self, since: str | None, until: str | None) -> int:
+        """Forget timestamped events outside [since, until] (undated ones stay); how many were dropped."""
+        where = " OR ".join(c for c, v in (("ts < ?", since), ("ts > ?", until)) if v is not None)
+        if not where:
+            return 0
+        params = [v for v in (since, until) if v is not None]
+        outside = int(self.scalar(f"SELECT count(*) FROM events WHERE ts IS NOT NULL AND ({where})", params))
+        self.db.execute(f"DELETE FROM events WHERE ts IS NOT NULL AND ({where})", params)
+        return outside
+
     def events(self, where: str = "TRUE", params: list[Any] | None = None, limit: int | None = None) -> list[Event]:
         """Events matching a SQL condition, in time order (host, file, line break ties)."""
         sql = f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY ts NULLS FIRST, host, file, line"

@@ -24,7 +24,16 @@ def render_diagnosis(console: Console, document: dict[str, Any]) -> None:
         f"[bold]stacksleuth[/bold] read {parse['files']} files, {parse['lines']:,} lines, "
         f"{parse['events']:,} events from {len(parse['hosts'])} host(s): {', '.join(parse['hosts'])}"
     )
-    if not findings:
+    scope = document.get("scope") or {}
+    if "events_outside" in scope:
+        console.print(f"window {scope['since'] or 'start'} → {scope['until'] or 'end'}: "
+                      f"{scope['events_outside']:,} events outside it left out")
+    if "about" in scope:
+        console.print(f"about {scope['about']}: {scope['other_operations']} other operation(s) and "
+                      f"{scope['other_findings']} other finding(s) left out (run without --about to see them)")
+    if not findings and "about" in scope and not document["operations"]:
+        console.print(Panel(f"No operation in the bundle involves {scope['about']}.", expand=False))
+    elif not findings:
         console.print(Panel("[green]No problem found.[/green] Every operation in the bundle completed.", expand=False))
     for number, finding in enumerate(findings, 1):
         console.print(_finding_panel(number, finding))
