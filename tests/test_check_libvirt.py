@@ -308,3 +308,19 @@ def test_one_snapshot_each_is_fine(tmp_path: Path) -> None:
                                if "before-upgrade-2" not in line and "before-upgrade-3" not in line))
     outcome = snapshots.probe(Host("cmp1", root, live=False))
     assert not outcome.findings and outcome.checks[0].status == "ok"
+
+
+def test_nova_instances_path_is_where_instance_space_is_measured(tmp_path: Path) -> None:
+    """nova.conf's instances_path on the 32 MB mount: the free-space check follows it."""
+    root = _sos_root(tmp_path)
+    (root / "etc/nova").mkdir(parents=True)
+    nova = (DATA.parent / "nova__nova.conf").read_text()
+    (root / "etc/nova/nova.conf").write_text(nova.replace("[DEFAULT]\n", "[DEFAULT]\ninstances_path = "
+                                                          "/var/lib/libvirt/small/instances/\n", 1))
+    (root / "var/lib/libvirt/small/instances").mkdir(parents=True)
+    document = json.loads(run_cli("check", "--json", str(root))[1])
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["host/free-space:/var/lib/libvirt/small/instances"]["status"] == "problem"
+    assert "host/free-space:/var/lib/nova/instances" not in checks
+    [found] = [f for f in document["findings"] if f["title"] == "Only 0.0 GB free under /var/lib/libvirt/small/instances"]
+    assert found["severity"] == "error" and found["evidence"][0]["file"] == "sos_commands/filesys/df_-al_-x_autofs"

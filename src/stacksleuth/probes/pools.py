@@ -12,7 +12,7 @@ from typing import Any
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.interface import Check, Outcome, finding, knowledge
-from stacksleuth.probes.resources import MIN_FREE_GB, STORAGE, free_gb
+from stacksleuth.probes.resources import MIN_FREE_GB, free_gb, storage_dirs
 
 _GB = 2**30
 _UNITS = {"bytes": 1, "b": 1, "kib": 2**10, "k": 2**10, "mib": 2**20, "m": 2**20, "gib": _GB, "g": _GB,
@@ -99,7 +99,7 @@ def _size(gb: float) -> str:
 
 def _covered(host: Host, path: str) -> bool:
     """Whether resources.py reports this directory's free space already (the same condition it uses)."""
-    return path.rstrip("/") in STORAGE and (host.live or host.exists(path)) and free_gb(host, path) is not None
+    return path.rstrip("/") in storage_dirs(host) and (host.live or host.exists(path)) and free_gb(host, path) is not None
 
 
 def _finding(host: Host, pool: Pool) -> Finding:

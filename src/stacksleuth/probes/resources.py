@@ -8,12 +8,14 @@ import re
 
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.probes.host import Host
+from stacksleuth.probes.ini import parse_ini
 from stacksleuth.probes.interface import Check, Outcome, finding
 
 MIN_MEMORY_MB = 4096  # a compute node below this has little left for guests after the host and nova's 512 MB reserve
 MIN_FREE_GB = 10  # one typical 10-20 GB root disk must still fit, plus its image cache copy
 _MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB", re.M)
 STORAGE = ("/var/lib/nova/instances", "/var/lib/libvirt/images")
+_NOVA_CONFS = ("/etc/nova/nova-compute.conf", "/etc/nova/nova.conf")  # nova-compute reads both; the later one wins
 
 
 def probe(host: Host) -> Outcome:
@@ -44,7 +46,7 @@ def _memory(host: Host) -> Outcome:
 def _disk(host: Host) -> Outcome:
     checks: list[Check] = []
     findings: list[Finding] = []
-    for path in STORAGE:
+    for path in storage_dirs(host):
         free = free_gb(host, path) if host.live or host.exists(path) else None
         if free is None:
             continue
@@ -62,6 +64,16 @@ def _disk(host: Host) -> Outcome:
     if not checks:
         checks.append(Check("host/free-space", "skipped", "no instance or storage pool directory, no df output"))
     return Outcome(tuple(checks), tuple(findings))
+
+
+def storage_dirs(host: Host) -> tuple[str, str]:
+    """Where instance disks live (nova's [DEFAULT] instances_path, /var/lib/nova/instances unless set) and
+    libvirt's default pool directory."""
+    for conf in _NOVA_CONFS:
+        for setting in parse_ini(host.file(conf) or "", conf):
+            if setting.section == "DEFAULT" and setting.key == "instances_path" and setting.value.startswith("/"):
+                return setting.value.rstrip("/"), STORAGE[1]
+    return STORAGE[0], STORAGE[1]
 
 
 def free_gb(host: Host, path: str) -> tuple[float, str] | None:

@@ -15,10 +15,9 @@ from typing import Any
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.interface import Check, Outcome, finding, knowledge
-from stacksleuth.probes.resources import free_gb
+from stacksleuth.probes.resources import free_gb, storage_dirs
 
 _SNAPSHOT_DIR = "/var/lib/libvirt/qemu/snapshot"
-_NOVA_DISKS = "/var/lib/nova/instances/*/disk"
 _QEMU_IMG_ROW = re.compile(r"^(\d+)\s+(\S+)\s")
 _LS_SECTION = re.compile(r"^(/\S*?):$")
 
@@ -54,7 +53,8 @@ def probe(host: Host) -> Outcome:
     seen = [_domain(host, name) for name in _domain_names(host)]
     if host.live:
         claimed = {d.path for s in seen for d in s.disks}
-        seen += [s for path in host.glob(_NOVA_DISKS) if path not in claimed and (s := _lone_disk(host, path))]
+        nova_disks = host.glob(f"{storage_dirs(host)[0]}/*/disk")
+        seen += [s for path in nova_disks if path not in claimed and (s := _lone_disk(host, path))]
     if not seen:
         return Outcome((Check("libvirt/snapshots", "skipped", "no libvirt domain or nova instance disk found"),))
     data = knowledge("libvirt-storage.yaml")["snapshots"]
