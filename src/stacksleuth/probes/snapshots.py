@@ -82,7 +82,7 @@ def _domain(host: Host, name: str) -> Snapshots:
     libvirt, evidence = _libvirt_snapshots(host, name)
     xml = host.command("virsh-dumpxml", domain=name)
     root = _parse(xml[0]) if xml else None
-    if root is None and host.live is False:  # a snapshot's metadata carries the domain's definition too
+    if root is None and not host.live:  # a snapshot's metadata carries the domain's definition too
         snapshot_files = host.glob(f"{_SNAPSHOT_DIR}/{name}/*.xml")
         snapshot = _parse(host.file(snapshot_files[0]) or "") if snapshot_files else None
         root = snapshot.find("domain") if snapshot is not None else None
