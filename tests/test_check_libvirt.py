@@ -38,18 +38,12 @@ class Libvirtd:
     root: Path
     uri: str
     admin_uri: str
-    pid: int
 
     def virsh(self, *args: str) -> str:
         return subprocess.run(["virsh", "-c", self.uri, *args], check=True, capture_output=True, text=True).stdout
 
     def admin(self, *args: str) -> str:
         return subprocess.run(["virt-admin", "-c", self.admin_uri, *args], check=True, capture_output=True,
-                              text=True).stdout
-
-    def inside(self, *argv: str) -> str:
-        """A command run in the daemon's mount namespace (sees its /var/lib/libvirt), as sosreport would."""
-        return subprocess.run(["nsenter", "-t", str(self.pid), "-m", *argv], check=True, capture_output=True,
                               text=True).stdout
 
 
@@ -73,7 +67,7 @@ def _start(base: Path) -> tuple[subprocess.Popen[bytes], Libvirtd]:
     proc = subprocess.Popen(["unshare", "--mount", "--net", "--propagation", "private", "sh", "-c", script],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     daemon = Libvirtd(base, root, f"qemu:///system?socket={sock}/libvirt-sock",
-                      f"libvirtd:///system?socket={sock}/libvirt-admin-sock", proc.pid)
+                      f"libvirtd:///system?socket={sock}/libvirt-admin-sock")
     return proc, daemon
 
 
