@@ -12,10 +12,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from stacksleuth.correlate.operations import Operation
 from stacksleuth.diagnose.cascade import upstream
-from stacksleuth.diagnose.rulebook import Rule
+from stacksleuth.diagnose.rulebook import Rule, Threshold
 from stacksleuth.events import Event
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.index.store import EventStore
@@ -34,6 +35,7 @@ class Match:
     rule: Rule
     events: tuple[Event, ...]
     count: int
+    burst: int = 0  # for a rule with a threshold: the most matching events one host logged within its window
 
 
 def diagnose(store: EventStore, ops: list[Operation], rules: list[Rule], faults: dict[str, str]) -> list[Finding]:
@@ -95,9 +97,47 @@ def _bundle_matches(store: EventStore, rules: list[Rule]) -> list[Match]:
         where = " OR ".join(f"({w})" for w, _ in clauses)
         params = [x for _, p in clauses for x in p]
         count = store.scalar(f"SELECT count(*) FROM events WHERE {where}", params)
-        if count:
+        if not count:
+            continue
+        if rule.threshold is None:
             found.append(Match(rule, tuple(store.events(where, params, limit=_SAMPLE)), int(count)))
+            continue
+        burst = _burst(store, rule.threshold, where, params)
+        if burst is not None:
+            events, size = burst
+            found.append(Match(rule, events, int(count), size))
     return found
+
+
+def _burst(store: EventStore, threshold: Threshold, where: str, params: list[Any]) -> tuple[tuple[Event, ...], int] | None:
+    """The densest run of matching events on one host, when it reaches the threshold: its events and its size.
+
+    With `within`, every window of that length ending at a matching event is counted (a window function per host);
+    without, all of a host's matching events count.
+    """
+    if threshold.within is None:
+        row = store.rows(f"SELECT host, count(*) AS n FROM events WHERE {where} GROUP BY host ORDER BY n DESC, host "
+                         "LIMIT 1", params)
+        if not row or row[0][1] < threshold.count:
+            return None
+        host, size = row[0]
+        return tuple(store.events(f"({where}) AND host = ?", [*params, host], limit=_SAMPLE)), int(size)
+    seconds = int(threshold.within.total_seconds())
+    row = store.rows(
+        f"""
+        WITH hits AS (SELECT host, TRY_CAST(ts AS TIMESTAMP) AS t FROM events WHERE ({where}) AND ts IS NOT NULL),
+        counted AS (
+            SELECT host, t, count(*) OVER (PARTITION BY host ORDER BY t
+                                           RANGE BETWEEN INTERVAL {seconds} SECOND PRECEDING AND CURRENT ROW) AS n
+            FROM hits WHERE t IS NOT NULL
+        )
+        SELECT host, t, n FROM counted ORDER BY n DESC, t, host LIMIT 1
+        """, params)
+    if not row or row[0][2] < threshold.count:
+        return None
+    host, end, size = row[0]
+    window = f"({where}) AND host = ? AND TRY_CAST(ts AS TIMESTAMP) BETWEEN ? AND ?"
+    return tuple(store.events(window, [*params, host, end - threshold.within, end], limit=_SAMPLE)), int(size)
 
 
 def _explained_by_bundle(op: Operation, bundle: list[Match]) -> bool:
@@ -154,7 +194,7 @@ def _joined(op: Operation, bundle: list[Match]) -> list[Match]:
             continue
         near = tuple(e for e in match.events if _near(_time(e.ts), start, end))
         if near:
-            joined.append(Match(match.rule, near, match.count))
+            joined.append(replace(match, events=near))
     return joined
 
 
@@ -236,6 +276,8 @@ def _values(match: Match, op: Operation | None) -> defaultdict[str, str]:
                 values.update(pattern.groups(first))
     if op is not None:
         values.update(instance=op.instance or "?", request_id=op.request_id or "?", stage=op.stage or "?")
+    if match.rule.threshold is not None:
+        values.update(burst=str(match.burst), within=match.rule.threshold.text or "the logs")
     return values
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,10 @@ from stacksleuth.yamlfile import load_mapping
 SEVERITIES = ("critical", "error", "warning", "info")
 _REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", "evidence"}
 _OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope",
-             "source", "samples"}
+             "source", "samples", "threshold"}
 _WHEN = {"outcome", "stage", "silent"}
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,20 @@ class Condition:
     outcome: tuple[str, ...] = ()  # failed / stuck
     stage: tuple[str, ...] = ()  # the stage it stopped at
     silent: tuple[str, ...] = ()  # services that wrote nothing for the operation (regexes)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A rate instead of a single line, for messages that are harmless alone and a problem in a burst.
+
+    The rule fires only when one host logged at least `count` matching events within `within` of each other
+    (any window of that length; without `within`, anywhere in the bundle) — hotsos's `min-results` with
+    `search-period-hours`. A BFD session that went down once is a blip; ten times in an hour is a flapping link.
+    """
+
+    count: int
+    within: timedelta | None = None
+    text: str = ""  # `within` as written ("1h"), for the rule's own text
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,7 @@ class Rule:
     source: tuple[str, ...] = ()
     # log lines rendered from those templates (not captured): (file as it would sit in a bundle, the line)
     samples: tuple[tuple[str, str], ...] = ()
+    threshold: Threshold | None = None  # fire only on a burst of matching events (bundle rules)
 
 
 def load_rule(path: Path, root: Path) -> Rule:
@@ -76,6 +95,8 @@ def load_rule(path: Path, root: Path) -> Rule:
         raise KnowledgeError(f"{where}: `evidence: []` is allowed only with `source` (the message's own source)")
     if data.get("samples") and not data.get("source"):
         raise KnowledgeError(f"{where}: `samples` are rendered from `source` templates; give `source` too")
+    if data.get("threshold") is not None and data.get("scope") != "bundle":
+        raise KnowledgeError(f"{where}: `threshold` counts events across the bundle; it needs `scope: bundle`")
     return Rule(
         id=data["id"],
         title=str(data["title"]),
@@ -95,6 +116,7 @@ def load_rule(path: Path, root: Path) -> Rule:
         references=tuple(str(r) for r in _list(data.get("references"))),
         source=tuple(str(s) for s in _list(data.get("source"))),
         samples=_samples(data.get("samples"), where),
+        threshold=_threshold(data.get("threshold"), where),
     )
 
 
@@ -116,6 +138,23 @@ def _condition(data: Any, where: str) -> Condition | None:
     if not isinstance(data, dict) or set(data) - _WHEN:
         raise KnowledgeError(f"{where}:when: allowed keys are {sorted(_WHEN)}")
     return Condition(*(tuple(_list(data.get(k))) for k in ("outcome", "stage", "silent")))
+
+
+def _threshold(data: Any, where: str) -> Threshold | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not set(data) <= {"count", "within"} or "count" not in data:
+        raise KnowledgeError(f"{where}:threshold: a mapping with `count` and optionally `within` (e.g. 10m, 1h)")
+    count = data["count"]
+    if not isinstance(count, int) or isinstance(count, bool) or count < 2:
+        raise KnowledgeError(f"{where}:threshold.count must be an integer of at least 2 (one line needs no threshold)")
+    if "within" not in data:
+        return Threshold(count)
+    text = str(data["within"])
+    found = _DURATION.fullmatch(text)
+    if not found or int(found.group(1)) == 0:
+        raise KnowledgeError(f"{where}:threshold.within must be a duration like 90s, 10m, 1h or 1d, not {text!r}")
+    return Threshold(count, timedelta(**{_UNIT[found.group(2)]: int(found.group(1))}), text)
 
 
 def _samples(data: Any, where: str) -> tuple[tuple[str, str], ...]:
