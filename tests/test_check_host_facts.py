@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from stacksleuth.probes import dns, installed_options, packages
+from stacksleuth.probes import dns, flows, installed_options, packages
 from stacksleuth.probes.host import Host, open_host
 from stacksleuth.probes.installed_options import SYSTEM_PYTHON
 from stacksleuth.probes.interface import Outcome
@@ -262,3 +262,79 @@ def test_live_host_uses_its_installed_option_definitions(tmp_path: Path, monkeyp
     if "openstack/option-definitions" in checks:  # the host has config files to check
         assert "installed services' definitions" in checks["openstack/option-definitions"]
     assert installed_options.for_host(_host(ZED)).source.startswith("the bundled table")
+
+
+# --- OVS flows ------------------------------------------------------------------------------------------------
+# tests/data/host/ovs/<case>/: real `ovs-vsctl show`, `ovs-ofctl show|dump-flows` of Open vSwitch 3.1 with the
+# bridges, ports and flows neutron's OVS agent programs (ovs/capture.sh says how; nothing touched the host)
+
+OVS = DATA / "ovs"
+DEAD_TAP = "tap7b2e9f40-1a"
+
+
+def _ovs(case: str, root: Path | None = None) -> Outcome:
+    host = _host(root or OVS / case)
+    return flows.checks(host, flows.ovs(host))
+
+
+def test_healthy_ovs_bridges() -> None:
+    outcome = _ovs("healthy")
+    checks = _checks(outcome)
+    assert checks["ovs/flows:br-int"].summary.startswith("18 flow(s) in table(s) 0, 23, 24, 25, 59, 60, 61; 6 port(s)")
+    assert {c.status for c in outcome.checks} == {"ok"} and outcome.findings == ()
+
+
+def test_openflow13_dump_reads_like_openflow10() -> None:
+    captured = OVS / "healthy" / "sos_commands" / "openvswitch"
+    for bridge in ("br-int", "br-ex", "br-tun"):
+        of10, unparsed10 = flows.parse_flows((captured / f"ovs-ofctl_dump-flows_{bridge}").read_text())
+        of13, unparsed13 = flows.parse_flows((captured / f"ovs-ofctl_-O_OpenFlow13_dump-flows_{bridge}").read_text())
+        assert unparsed10 == unparsed13 == [] and of10
+        assert [(f.table, f.priority, f.match) for f in of10] == [(f.table, f.priority, f.match) for f in of13]
+
+
+def test_dead_port(tmp_path: Path) -> None:
+    """neutron's port_dead(): VLAN 4095 and `priority=2,in_port=5 actions=drop`; also from the OpenFlow 1.3 dump."""
+    finding = _rules(_ovs("port-dead"))["check/ovs-flows/port-dead"]
+    assert finding.title == f"OVS port {DEAD_TAP} is dead on br-int: tag 4095, table 0 drops in_port=5"
+    assert [(e.file.rsplit("/", 1)[1], e.text.split()[-1]) for e in finding.evidence] == [
+        ("ovs-vsctl_-t_5_show", "4095"), ("ovs-ofctl_dump-flows_br-int", "actions=drop")]
+    root = tmp_path / "port-dead"
+    shutil.copytree(OVS / "port-dead", root)
+    (root / "sos_commands" / "openvswitch" / "ovs-ofctl_dump-flows_br-int").unlink()
+    again = _rules(_ovs("port-dead", root))["check/ovs-flows/port-dead"]
+    assert again.evidence[1].file.endswith("ovs-ofctl_-O_OpenFlow13_dump-flows_br-int")
+    assert "check/ovs-flows/port-dead" not in _rules(_ovs("healthy"))
+
+
+def test_dead_port_is_where_the_network_path_fails() -> None:
+    code, out, _ = run_cli("check", "network", "--instance", "e2b7c9d0-4f13-4a86-b2e5-93a1c6d0f4b7", "--port",
+                           "7b2e9f40-1a6c-4d83-95e2-c40f8b1d6a27", "--json", str(OVS / "port-dead"))
+    lead = json.loads(out)["findings"][0]
+    assert code == 1 and lead["rule"] == "check/network-path/tap" and "dead in OVS" in lead["title"]
+    assert lead["component"] == "neutron-openvswitch-agent"
+
+
+def test_external_bridge_without_normal() -> None:
+    finding = _rules(_ovs("br-ex-flows-lost"))["check/ovs-flows/external-bridge-no-normal"]
+    assert finding.title.startswith("br-ex switches nothing") and "Floating IPs" in finding.cause
+    assert set(_rules(_ovs("br-ex-flows-lost"))) == {"check/ovs-flows/external-bridge-no-normal"}
+
+
+def test_secure_bridge_with_only_drops(tmp_path: Path) -> None:
+    """br-tun left with just its drop flows (the agent's resync deleted the rest and died)."""
+    root = tmp_path / "healthy"
+    shutil.copytree(OVS / "healthy", root)
+    for dump in (root / "sos_commands" / "openvswitch").glob("ovs-ofctl*dump-flows_br-tun"):
+        dump.write_text("".join(line for line in dump.read_text().splitlines(True) if "actions=" not in line or line.endswith("actions=drop\n")))
+    finding = _rules(_ovs("healthy", root))["check/ovs-flows/bridge-forwards-nothing"]
+    assert finding.title == "br-tun forwards nothing: 3 flow(s), none but drops"
+
+
+def test_unparsed_flow_lines_are_counted(tmp_path: Path) -> None:
+    root = tmp_path / "healthy"
+    shutil.copytree(OVS / "healthy", root)
+    dump = root / "sos_commands" / "openvswitch" / "ovs-ofctl_dump-flows_br-ex"
+    dump.write_text(dump.read_text() + "ovs-ofctl: br-ex is not a bridge or a socket\n")
+    check = _checks(_ovs("healthy", root))["ovs/flows:br-ex"]
+    assert check.status == "problem" and "1 line(s) not understood (line 5)" in check.summary

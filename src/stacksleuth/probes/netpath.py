@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stacksleuth.findings import Evidence, Finding
+from stacksleuth.probes.flows import dead_port
 from stacksleuth.probes.interface import Check, Outcome, finding, knowledge
 from stacksleuth.probes.network import _UUID, Facts, host_checks, nat_rules, parse_links, port_chains
 
@@ -236,6 +237,10 @@ def _tap(found: Facts, port: Port) -> Step:
     if link is not None and link.flags and not link.up:
         return Step("tap", "problem", f"{port.tap} is down ({','.join(link.flags)})", [found.line_of("links", f": {port.tap}")],
                     {"what": "down", "what_long": f"is down ({','.join(link.flags)}): the guest is not running or the link was set down"})
+    if found.ovs and (dead := dead_port(found.host, found.ovs, port.tap)):
+        return Step("tap", "problem", f"{port.tap} is dead in OVS {dead.bridge} ({dead.why})", list(dead.evidence),
+                    {"what": "dead in OVS", "what_long": f"is marked dead by neutron's OVS agent on {dead.bridge} ({dead.why}): "
+                     "the agent could not wire the port and drops its traffic"})
     state = f", {','.join(link.flags)}" if link and link.flags else ""
     return Step("tap", "ok", f"{port.tap} in {bridge}{state}", [found.line_of("bridges", port.tap)])
 
@@ -481,7 +486,7 @@ def _report(found: Facts, uuid: str, port: Port | None, steps: list[Step]) -> Ou
             severity, confidence = "warning", 0.8
             cause += f" (A later step; fix '{spec[first.id]['title']}' first.)"
         findings.append(replace(finding(severity, f"network-path/{step.id}", title, cause,
-                                        [c.format(**values) for c in entry["fix"]], _component(step.id), step.evidence,
+                                        [c.format(**values) for c in entry["fix"]], _component(found, port, step.id), step.evidence,
                                         confidence=confidence), instance=uuid, stage="networking"))
     if first is None:
         good = sum(s.status == "ok" for s in steps)
@@ -500,7 +505,13 @@ def _report(found: Facts, uuid: str, port: Port | None, steps: list[Step]) -> Ou
     return Outcome(tuple(checks) + host.checks, tuple(findings) + others)
 
 
-def _component(step: str) -> str:
+def _component(found: Facts, port: Port | None, step: str) -> str:
+    agent = _agent_step(step)
+    on_ovs = bool(found.ovs and port and port.bridge in found.ovs)
+    return agent.replace("linuxbridge", "openvswitch") if on_ovs else agent
+
+
+def _agent_step(step: str) -> str:
     if step.startswith(("dhcp", "dnsmasq")):
         return "neutron-dhcp-agent"
     if step in ("floating-ip", "gateway"):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from stacksleuth.findings import Evidence, Finding
+from stacksleuth.probes import flows
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.interface import Check, Outcome, finding
 
@@ -73,6 +74,7 @@ class Facts:
     dnsmasq: dict[str, Dnsmasq] = field(default_factory=dict)
     routers: list[str] = field(default_factory=list)  # router ids this host serves (l3 agent state, metadata proxy)
     proxies: dict[str, str] = field(default_factory=dict)  # network/router id → its metadata proxy ps line
+    ovs: dict[str, flows.Bridge] | None = None  # OVS bridges with ports and flows (probes/flows.py)
     where: dict[str, str] = field(default_factory=dict)  # fact → the file or command it came from
 
     def evidence(self, fact: str, text: str, line: int = 0) -> Evidence:
@@ -103,6 +105,7 @@ def facts(host: Host) -> Facts:
         found.links = parse_links(addr[0])
         found.where["links"] = addr[1]
     found.bridges = _bridges(host, found)
+    found.ovs = flows.ovs(host)
     if (rules := host.command("iptables-save")) is not None:
         found.iptables = rules[0].splitlines()
         found.where["iptables"] = rules[1]
@@ -272,7 +275,8 @@ def host_checks(found: Facts) -> Outcome:
         return Outcome((Check("network/namespaces", "skipped", "no `ip netns` output and no /var/lib/neutron/dhcp"),))
     checks: list[Check] = []
     findings: list[Finding] = []
-    for outcome in (_namespaces(found), _dhcp(found), _bridge_summary(found), _firewall(found), _floating(found)):
+    for outcome in (_namespaces(found), _dhcp(found), _bridge_summary(found), _firewall(found), _floating(found),
+                    flows.checks(found.host, found.ovs)):
         checks += outcome.checks
         findings += outcome.findings
     return Outcome(tuple(checks), tuple(findings))
