@@ -1,5 +1,6 @@
 """`stacksleuth check [ROOT]`: host and configuration checks on the live host, a host root or a sosreport;
-`stacksleuth check network --instance UUID [ROOT]`: walk one VM's network path on that host."""
+`stacksleuth check network --instance UUID [ROOT]`: walk one VM's network path on that host;
+`stacksleuth check cloud` / `check server UUID`: what the cloud's APIs say is wrong (probes/cloud*.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def _finish(document: dict[str, Any], as_json: bool) -> int:
 @click.group(cls=_CheckGroup)
 def check() -> None:
     """Check a host: KVM, libvirt, qemu logs, memory and disk, OpenStack configuration, networking
-    (`check [ROOT]`), or one VM's network path (`check network --instance UUID [ROOT]`).
+    (`check [ROOT]`), or one VM's network path (`check network --instance UUID [ROOT]`), or the cloud
+    through its APIs (`check cloud`, `check server UUID`).
 
     Exit code 0: nothing wrong found; 1: problems found; 2: bad usage or unreadable input.
     """
@@ -104,3 +106,41 @@ def debug_logging(state: str, uri: str | None) -> None:
         return ExitCode.OK
 
     guarded(run)
+
+
+_OS_CLOUD = click.option("--os-cloud", "os_cloud", envvar="OS_CLOUD", default=None,
+                         help="A cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables of an openrc).")
+_FROM = click.option("--from", "replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="Read the API answers from a file written by --save instead of asking the cloud.")
+_SAVE = click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Also write the API answers to FILE (no token or password), to check again with --from.")
+
+
+@check.command("cloud")
+@_OS_CLOUD
+@_FROM
+@_SAVE
+@click.option("--json", "as_json", is_flag=True, help="Print the stacksleuth/diagnosis/v1 JSON document (with `checks`).")
+def cloud(os_cloud: str | None, replay: Path | None, save: Path | None, as_json: bool) -> None:
+    """Ask the cloud's APIs (openstacksdk; credentials as the openstack client takes them): nova and cinder
+    services down or disabled, neutron agents dead or admin-down, nova-compute hosts not mapped to a cell or
+    without a placement resource provider, providers left without a host, catalog services duplicated or
+    without endpoints, quotas at 90 % or more, non-ASCII names under an ASCII client locale."""
+    from stacksleuth.probes.cloud_run import cloud_document  # openstacksdk takes a while to import
+
+    guarded(lambda: _finish(cloud_document(os_cloud, replay, save), as_json))
+
+
+@check.command("server")
+@click.argument("uuid")
+@_OS_CLOUD
+@_FROM
+@_SAVE
+@click.option("--json", "as_json", is_flag=True, help="Print the stacksleuth/diagnosis/v1 JSON document (with `checks`).")
+def server(uuid: str, os_cloud: str | None, replay: Path | None, save: Path | None, as_json: bool) -> None:
+    """Why one server is broken, from the APIs: status, task and vm state, host, fault, the instance action
+    and event that failed (with its traceback's last line and request id, for `stacksleuth trace`), its
+    ports' binding, its volumes."""
+    from stacksleuth.probes.cloud_run import server_document  # openstacksdk takes a while to import
+
+    guarded(lambda: _finish(server_document(uuid.strip().lower(), os_cloud, replay, save), as_json))

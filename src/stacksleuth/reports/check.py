@@ -17,7 +17,7 @@ _STATUS = {"ok": "[green]ok[/green]", "problem": "[red]problem[/red]", "info": "
 def render_check(console: Console, document: dict[str, Any]) -> None:
     """Print a check document: what was read, the findings, and the table of checks."""
     source = document["source"]
-    where = "the live host" if source["live"] else source["root"]
+    where = source.get("cloud") or ("the live host" if source["live"] else source["root"])
     console.print(f"[bold]stacksleuth check[/bold] of {_escape(where)}" + (f" (host {source['host']})" if source["host"] else ""))
     findings = document["findings"]
     if not any(f["severity"] != "info" for f in findings):
