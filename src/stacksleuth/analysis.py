@@ -14,6 +14,7 @@ from typing import Any
 from stacksleuth.correlate.calls import build_calls
 from stacksleuth.correlate.captured import join_captured
 from stacksleuth.correlate.operations import Operation, build_operations, settle, trigger_ids
+from stacksleuth.diagnose.affected import Spared, host_packages, set_aside
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
 from stacksleuth.diagnose.silence import silent_services
@@ -41,6 +42,7 @@ class Analysis:
     problems: list[str] = field(default_factory=list)
     window: Window = field(default_factory=Window)
     scope: dict[str, Any] = field(default_factory=dict)  # what --since/--until/--last/--about left out
+    spared: list[Spared] = field(default_factory=list)  # known bugs not raised: the hosts have the fix
 
     @classmethod
     def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None,
@@ -96,7 +98,10 @@ class Analysis:
     def diagnose(self, rules: list[Rule] | None = None) -> tuple[list[Operation], list[Finding]]:
         """Operations and the findings that explain them, most important first."""
         ops = self.operations()
-        findings = diagnose(self.store, ops, rules if rules is not None else load_rules(), self.captured.faults())
+        rules = rules if rules is not None else load_rules()
+        findings = diagnose(self.store, ops, rules, self.captured.faults())
+        if any(r.affects for r in rules):
+            findings, self.spared = set_aside(findings, rules, host_packages(self.inventory.roots))
         findings += silent_services(self.store, ops)
         findings += slow_stages(self.store, ops)
         findings.sort(key=Finding.sort_key)
@@ -152,6 +157,7 @@ def report_document(analysis: Analysis, ops: list[Operation], findings: list[Fin
         ],
         "parse": analysis.parse_summary(),
         "scope": analysis.scope,
+        "spared": [s.to_json() for s in analysis.spared],
     }
 
 

@@ -16,7 +16,7 @@ from stacksleuth.yamlfile import load_mapping
 SEVERITIES = ("critical", "error", "warning", "info")
 _REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", "evidence"}
 _OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope",
-             "source", "samples", "threshold"}
+             "source", "samples", "threshold", "affects"}
 _WHEN = {"outcome", "stage", "silent"}
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -50,6 +50,18 @@ class Threshold:
 
 
 @dataclass(frozen=True, slots=True)
+class Affects:
+    """The releases of one package that have a known bug: a host whose package list shows another version has the
+    fix, so the same log line there is history or another cause, not this bug (hotsos's `apt:` version checks).
+
+    Each range is (min, max, below): at least `min`, at most `max`, under `below`; any may be missing.
+    """
+
+    package: str
+    ranges: tuple[tuple[str | None, str | None, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One known failure: how to recognise it, what it means, how to fix it."""
 
@@ -74,6 +86,7 @@ class Rule:
     # log lines rendered from those templates (not captured): (file as it would sit in a bundle, the line)
     samples: tuple[tuple[str, str], ...] = ()
     threshold: Threshold | None = None  # fire only on a burst of matching events (bundle rules)
+    affects: Affects | None = None  # a known bug: only hosts with these package versions (when known) have it
 
 
 def load_rule(path: Path, root: Path) -> Rule:
@@ -117,6 +130,7 @@ def load_rule(path: Path, root: Path) -> Rule:
         source=tuple(str(s) for s in _list(data.get("source"))),
         samples=_samples(data.get("samples"), where),
         threshold=_threshold(data.get("threshold"), where),
+        affects=_affects(data.get("affects"), where),
     )
 
 
@@ -155,6 +169,20 @@ def _threshold(data: Any, where: str) -> Threshold | None:
     if not found or int(found.group(1)) == 0:
         raise KnowledgeError(f"{where}:threshold.within must be a duration like 90s, 10m, 1h or 1d, not {text!r}")
     return Threshold(count, timedelta(**{_UNIT[found.group(2)]: int(found.group(1))}), text)
+
+
+def _affects(data: Any, where: str) -> Affects | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) != {"package", "versions"} or not _list(data["versions"]):
+        raise KnowledgeError(f"{where}:affects: a mapping with `package` and `versions` (a list of ranges)")
+    ranges: list[tuple[str | None, str | None, str | None]] = []
+    for i, item in enumerate(_list(data["versions"])):
+        if not isinstance(item, dict) or not item or set(item) - {"min", "max", "below"}:
+            raise KnowledgeError(f"{where}:affects.versions[{i}]: a range with `min`, `max` and/or `below`")
+        low, high, under = (str(item[k]) if k in item else None for k in ("min", "max", "below"))
+        ranges.append((low, high, under))
+    return Affects(str(data["package"]), tuple(ranges))
 
 
 def _samples(data: Any, where: str) -> tuple[tuple[str, str], ...]:

@@ -31,6 +31,9 @@ def render_diagnosis(console: Console, document: dict[str, Any]) -> None:
     if "about" in scope:
         console.print(f"about {scope['about']}: {scope['other_operations']} other operation(s) and "
                       f"{scope['other_findings']} other finding(s) left out (run without --about to see them)")
+    for spared in document.get("spared", []):
+        installed = ", ".join(f"{v} on {h}" for h, v in spared["versions"].items())
+        console.print(f"not raised: {spared['rule']} (a known bug): {spared['package']} {installed} has the fix")
     if not findings and "about" in scope and not document["operations"]:
         console.print(Panel(f"No operation in the bundle involves {scope['about']}.", expand=False))
     elif not findings:

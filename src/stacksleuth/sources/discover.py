@@ -210,6 +210,7 @@ def _files(root: Path, exclude: set[Path] = frozenset()) -> list[Path]:  # type:
 
 
 def _walk(root: Path, host: str, prefix: str, inventory: Inventory) -> None:
+    inventory.roots.setdefault(host, root)
     nodes = set() if _is_node(root) else {n for n, _ in _hosts_in(root, host) if n != root}
     files = _files(root, exclude=nodes)
     if not files:

@@ -25,3 +25,4 @@ class Inventory:
     states: list[LogFile] = field(default_factory=list)  # server-show.json and similar captured state
     problems: list[str] = field(default_factory=list)  # one line each: "<file>: <what is wrong>"
     skipped: list[str] = field(default_factory=list)  # files that are not logs we read (configs, traces…)
+    roots: dict[str, Path] = field(default_factory=dict)  # host → the directory its files came from (host facts)
