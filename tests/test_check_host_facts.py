@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from stacksleuth.probes import dns, flows, installed_options, packages
+from stacksleuth.probes import dns, flows, installed_options, iscsi, multipath, packages
 from stacksleuth.probes.host import Host, open_host
 from stacksleuth.probes.installed_options import SYSTEM_PYTHON
 from stacksleuth.probes.interface import Outcome
@@ -338,3 +338,119 @@ def test_unparsed_flow_lines_are_counted(tmp_path: Path) -> None:
     dump.write_text(dump.read_text() + "ovs-ofctl: br-ex is not a bridge or a socket\n")
     check = _checks(_ovs("healthy", root))["ovs/flows:br-ex"]
     assert check.status == "problem" and "1 line(s) not understood (line 5)" in check.summary
+
+
+# --- multipath and iSCSI -------------------------------------------------------------------------------------
+# tests/data/host/storage/<case>/: real `multipath -ll`, /proc/net/bonding/bond0, `ip -d address` and iscsiadm
+# records from a QEMU guest (Debian 12 kernel and tools; storage/capture_guest.py says how): one LUN on two
+# virtio-scsi controllers (two paths) and one on one; a path set offline and read through; a bond in 802.3ad mode
+
+STORAGE = DATA / "storage"
+TARGET = "iqn.2010-10.org.openstack:volume-0d7d2c4e-9b8a-4c41-a1f3-6e2b5d9c8f10"
+
+
+def _storage(case: str, root: Path | None = None) -> Outcome:
+    host = _host(root or STORAGE / case)
+    outcomes = (multipath.probe(host), iscsi.probe(host))
+    return Outcome(tuple(c for o in outcomes for c in o.checks), tuple(f for o in outcomes for f in o.findings))
+
+
+def _copy_storage(tmp_path: Path, case: str) -> Path:
+    root = tmp_path / case
+    shutil.copytree(STORAGE / case, root)
+    return root
+
+
+def test_multipath_healthy_maps() -> None:
+    outcome = _storage("multipath-healthy")
+    checks = _checks(outcome)
+    assert checks["storage/multipath-paths"].summary == "mpatha: 2/2 path(s) up; mpathb: 1/1 path(s) up"
+    assert checks["storage/multipath-conf"].status == "ok" and "find_multipaths no" in checks["storage/multipath-conf"].summary
+    assert sorted(_rules(outcome)) == ["check/storage-paths/single-path"]  # mpathb: one controller only
+
+
+def test_multipath_failed_path() -> None:
+    finding = _rules(_storage("multipath-path-failed"))["check/storage-paths/path-failed"]
+    assert finding.title == "mpatha: 1 of 2 path(s) failed (sdc)" and finding.severity == "error"
+    assert finding.evidence[1].text == "`- 1:0:0:0 sdc 8:32 failed faulty offline" and finding.evidence[1].line == 5
+    assert "1 path(s) still carry the I/O" in finding.cause
+
+
+def test_multipathd_not_running() -> None:
+    finding = _rules(_storage("multipath-no-multipathd"))["check/storage-paths/multipathd-not-running"]
+    assert finding.severity == "warning" and finding.evidence[0].line == 1
+
+
+def test_multipath_conf_blacklisting_everything(tmp_path: Path) -> None:
+    root = _copy_storage(tmp_path, "multipath-healthy")
+    conf = root / "etc" / "multipath.conf"
+    conf.write_text(conf.read_text().replace("blacklist {\n", 'blacklist {\n    devnode ".*"\n'))
+    finding = _rules(_storage("", root))["check/storage-paths/blacklist-all"]
+    assert finding.title == 'multipath.conf blacklists every device (devnode ".*")' and finding.evidence[0].line == 7
+    conf.write_text(conf.read_text() + 'blacklist_exceptions {\n    wwid "35000c50015ea71ac"\n}\n')
+    assert "check/storage-paths/blacklist-all" not in _rules(_storage("", root))
+
+
+def test_multipath_conf_unclosed_section(tmp_path: Path) -> None:
+    root = _copy_storage(tmp_path, "multipath-healthy")
+    conf = root / "etc" / "multipath.conf"
+    conf.write_text(conf.read_text().replace("}\nblacklist", "blacklist", 1))
+    finding = _rules(_storage("", root))["check/storage-paths/conf-unreadable"]
+    assert finding.title == "/etc/multipath.conf: section `defaults` is never closed (missing `}`) (line 1)"
+
+
+def test_unparsed_multipath_lines_are_counted(tmp_path: Path) -> None:
+    root = _copy_storage(tmp_path, "multipath-healthy")
+    listing = root / "sos_commands" / "multipath" / "multipath_-ll"
+    listing.write_text("multipath: command not found\n" + listing.read_text())
+    check = _checks(_storage("", root))["storage/multipath-paths"]
+    assert check.status == "problem" and check.summary.endswith("1 line(s) not understood (line 1)")
+
+
+def test_iscsi_paths_on_separate_subnets() -> None:
+    outcome = _storage("iscsi-separate-subnets")
+    paths = _checks(outcome)[f"storage/iscsi-paths:{TARGET}"]
+    assert paths.status == "ok" and "via dummy4 (10.40.1.0/24)" in paths.summary and "via dummy5 (10.40.2.0/24)" in paths.summary
+    assert outcome.findings == ()
+
+
+def test_iscsi_paths_sharing_a_subnet() -> None:
+    finding = _rules(_storage("iscsi-same-subnet"))["check/storage-paths/paths-same-subnet"]
+    assert finding.title.endswith("share one subnet (10.30.0.0/24)")
+    assert [e.text for e in finding.evidence] == ["node.conn[0].address = 10.30.0.10 (iface iface-a)",
+                                                  "node.conn[0].address = 10.30.0.11 (iface iface-b)"]
+
+
+def test_iscsi_over_lacp(tmp_path: Path) -> None:
+    """The bond seen by the kernel, then by `ip -d address`, then only in ifupdown's configuration."""
+    finding = _rules(_storage("iscsi-lacp"))["check/storage-paths/lacp-under-iscsi"]
+    assert (finding.evidence[0].file, finding.evidence[0].line) == ("/proc/net/bonding/bond0", 3)
+    assert "one TCP connection" in finding.cause
+    root = _copy_storage(tmp_path, "iscsi-lacp")
+    shutil.rmtree(root / "proc")
+    finding = _rules(_storage("", root))["check/storage-paths/lacp-under-iscsi"]
+    assert finding.evidence[0].file == "sos_commands/networking/ip_-d_address" and finding.evidence[0].text == "bond mode 802.3ad"
+    shutil.rmtree(root / "sos_commands")
+    (root / "etc" / "network").mkdir()
+    (root / "etc" / "network" / "interfaces").write_text(
+        "auto bond0\niface bond0 inet static\n    address 10.20.0.5/24\n    bond-slaves eno1 eno2\n    bond-mode 802.3ad\n")
+    finding = _rules(_storage("", root))["check/storage-paths/lacp-under-iscsi"]
+    assert (finding.evidence[0].file, finding.evidence[0].line) == ("/etc/network/interfaces", 5)
+
+
+def test_replacement_timeout_with_multipath(tmp_path: Path) -> None:
+    """Debian's iscsid.conf gives new records replacement_timeout = 120: too long once multipath is in use."""
+    root = _copy_storage(tmp_path, "iscsi-separate-subnets")
+    assert _checks(_storage("", root))["storage/iscsi-timeouts"].status == "ok"
+    shutil.copy(STORAGE / "multipath-healthy" / "etc" / "multipath.conf", root / "etc" / "multipath.conf")
+    finding = _rules(_storage("", root))["check/storage-paths/replacement-timeout"]
+    assert finding.title == "iSCSI replacement_timeout is 120 s with multipath" and len(finding.evidence) == 2
+    for record in (root / "etc" / "iscsi" / "nodes").rglob("iface-*"):  # iscsiadm -m node -o update … -v 5
+        record.write_text(record.read_text().replace("replacement_timeout = 120", "replacement_timeout = 5"))
+    assert "check/storage-paths/replacement-timeout" not in _rules(_storage("", root))
+
+
+def test_missing_initiator_name(tmp_path: Path) -> None:
+    root = _copy_storage(tmp_path, "iscsi-separate-subnets")
+    (root / "etc" / "iscsi" / "initiatorname.iscsi").write_text("## DO NOT EDIT OR REMOVE THIS FILE!\n")
+    assert _rules(_storage("", root))["check/storage-paths/no-initiator-name"].severity == "error"

@@ -104,8 +104,8 @@ def probe(host: Host) -> Outcome:
 def _servers(host: Host) -> Outcome:
     found = nameservers(host)
     if found is None:
-        if not host.live and not host.exists("/etc"):
-            return Outcome((Check("dns/servers", "skipped", "no /etc in this root"),))
+        if not host.live and not (host.exists("/etc/hosts") or host.exists("/sos_commands")):
+            return Outcome((Check("dns/servers", "skipped", "no /etc/resolv.conf in this root (not a full copy of /etc)"),))
         return Outcome((Check("dns/servers", "problem", "no /etc/resolv.conf"),),
                        (explained("dns.yaml", "no-resolv-conf", "dns", [Evidence(host.name, "/etc/resolv.conf", 0, "absent")]),))
     evidence = [Evidence(host.name, "/etc/resolv.conf", n, f"nameserver {a}") for n, a in found]

@@ -9,8 +9,10 @@ from stacksleuth.errors import SourceError
 from stacksleuth.findings import SCHEMA, Finding
 from stacksleuth.probes import (
     dns,
+    iscsi,
     kvm,
     libvirt,
+    multipath,
     netpath,
     network,
     openstack,
@@ -25,7 +27,8 @@ from stacksleuth.probes.ini import gmr_service, is_gmr, parse_gmr, parse_ini
 from stacksleuth.probes.interface import Outcome, Probe
 
 PROBES: tuple[Probe, ...] = (kvm.probe, libvirt.probe, qemu_logs.probe, snapshots.probe, pools.probe, resources.probe,
-                             openstack.probe, network.probe, dns.probe, packages.probe)
+                             openstack.probe, network.probe, dns.probe, packages.probe,
+                             multipath.probe, iscsi.probe)
 
 
 def check_host(host: Host) -> dict[str, Any]:
