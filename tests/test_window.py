@@ -66,3 +66,12 @@ def test_about_an_id_nothing_involves() -> None:
 def test_bad_window_is_one_line_exit_2(option: str, value: str, said: str) -> None:
     code, out, err = run_cli("diagnose", option, value, *BOTH)
     assert code == 2 and out == "" and err.strip().count("\n") == 0 and said in err
+
+
+def test_a_later_incident_does_not_explain_an_earlier_failure() -> None:
+    """All lab captures as one bundle, like a host's /var/log after a day of incidents: the boot that failed on a
+    dead linuxbridge agent at 07:20 keeps its own cause, not the wrong service password injected at 07:31."""
+    cases = sorted(str(p) for p in (ROOT / "corpus" / "lab").iterdir() if p.is_dir())
+    _, doc = diagnose_json(*cases)
+    (boot,) = [f for f in doc["findings"] if f["instance"] == "d2e81373-0fb2-4681-aa05-6ec89b812c02"]
+    assert boot["rule"] == "network/port-binding-failed"

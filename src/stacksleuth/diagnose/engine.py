@@ -21,8 +21,11 @@ from stacksleuth.events import Event
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.index.store import EventStore
 
-#: How far from an operation a bundle-wide event may be and still explain it.
+#: How far before an operation a bundle-wide event may be and still explain it (a broker that died minutes ago)...
 WINDOW = timedelta(minutes=10)
+#: ...and how far after its last line: a cause is logged before or while it stops, not long after (a config error
+#: written at a restart seven minutes after a stuck boot's last line is another incident).
+AFTER = timedelta(minutes=2)
 EVIDENCE_LINES = 5
 _SAMPLE = 200
 _CALL = re.compile(r'"([A-Z]+) /v[\d.]+/(?:[0-9a-f]{32}/)?([^ ?"]+)')
@@ -201,7 +204,7 @@ def _joined(op: Operation, bundle: list[Match]) -> list[Match]:
 def _near(ts: datetime | None, start: datetime | None, end: datetime | None) -> bool:
     if ts is None or start is None:
         return False
-    return start - WINDOW <= ts <= (end or start) + WINDOW
+    return start - WINDOW <= ts <= (end or start) + AFTER
 
 
 def _time(ts: str | None) -> datetime | None:
