@@ -53,7 +53,8 @@ def connect(cloud: str | None) -> Any:
         conn = openstack.connect(cloud=cloud, api_timeout=_TIMEOUT)
         conn.authorize()
     except _ERRORS as exc:
-        where = f"cloud {cloud!r}" if cloud else "the cloud named by OS_CLOUD / OS_AUTH_URL"
+        where = (f"cloud {cloud!r}" if cloud else f"keystone at {os.environ['OS_AUTH_URL']}" if os.environ.get("OS_AUTH_URL")
+                 else "a cloud (no --os-cloud, OS_CLOUD or OS_AUTH_URL: source an openrc first)")
         raise CloudError(f"cannot authenticate to {where}: {_one_line(exc)}") from exc
     return conn
 
