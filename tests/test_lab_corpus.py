@@ -109,3 +109,27 @@ def test_collect_copies_only_the_bytes_gained(tmp_path: Path, monkeypatch: pytes
     assert sorted(written) == sorted(["hostname"] + [logs.flat_name(p) for p in (compute, var / "nova-api.log")])
     assert (out / logs.flat_name(compute)).read_text() == "new line\n"
     assert logs.flat_name(Path("/var/log/libvirt/qemu/instance-00000001.log")) == "libvirt__qemu__instance-00000001.log"
+
+
+def test_lab_status_says_up_only_when_every_daemon_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lab status` after `lab down --keep-packages` said "up: yes" with every daemon STOPPED.
+
+    A lab set up once (state files in place) is "up" only while all its daemons run; on a machine without
+    the lab none runs, on one with the lab up all do: either way the first line must agree with the list.
+    """
+    monkeypatch.setattr(host.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(host, "_os_release", lambda: {"ID": "debian", "VERSION_ID": "12"})
+    for name in ("installed", "up"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "admin-openrc").write_text("export OS_AUTH_URL=http://127.0.0.1:9/v3\n")
+    monkeypatch.setattr(host, "STATE", tmp_path)
+    monkeypatch.setattr(host, "OPENRC", tmp_path / "admin-openrc")
+    code, out, _ = run_cli("lab", "status")
+    rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    assert [name for name, _ in rows] == list(scenarios.DAEMONS)
+    all_running = all(state == "running" for _, state in rows)
+    assert ("up: yes" in out.splitlines()[0]) == all_running
+    assert code == (0 if all_running else 1)
+    if not all_running:
+        stopped = sum(state == "STOPPED" for _, state in rows)
+        assert f"{stopped} of {len(rows)} daemons stopped" in out.splitlines()[0]

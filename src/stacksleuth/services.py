@@ -29,6 +29,7 @@ _APACHE_SUFFIX = re.compile(r"[_-](?:wsgi[_-])?(?:error|access)(?:_log)?$")
 
 _ALIASES = {
     "nova-api-wsgi": "nova-api",  # with log_dir set, nova-api's oslo lines go here (Zed, uwsgi)
+    "cinder-wsgi": "cinder-api",  # cinder-api under uwsgi with log_dir set (Debian, Zed): its oslo lines
     "neutron-api": "neutron-server",  # neutron under uwsgi
     "neutron-server": "neutron-server",
     "nova-placement-api": "placement-api",

@@ -41,27 +41,29 @@ def up() -> None:
 
 @lab.command()
 def status() -> None:
-    """Whether the lab is installed and up, each daemon, the hypervisor, any injection still active."""
+    """Which daemons run, the hypervisor, any injection still active; "up" only when every daemon runs."""
 
     def run() -> int:
         host.check_host()
         installed = (host.STATE / "installed").is_file()
-        click.echo(f"installed: {'yes' if installed else 'no'}   up: {'yes' if host.is_up() else 'no'}")
         if not installed:
+            click.echo("installed: no   up: no")
             return 1
-        names = list(scenarios.DAEMONS)
-        down = 0
-        for name in names:
-            ok = host.service_running(name)
-            down += not ok
+        running = {name: host.service_running(name) for name in scenarios.DAEMONS}
+        stopped = [name for name, ok in running.items() if not ok]
+        up = host.is_up() and not stopped
+        why = "" if up else (" (not set up: run `stacksleuth lab up`)" if not host.is_up()
+                             else f" ({len(stopped)} of {len(running)} daemons stopped)")
+        click.echo(f"installed: yes   up: {'yes' if up else 'no'}{why}")
+        for name, ok in running.items():
             click.echo(f"  {name:28} {'running' if ok else 'STOPPED'}")
-        if host.is_up():
+        if up:
             proc = host.osc("hypervisor", "list", "-f", "value", check=False)
             click.echo(f"hypervisors: {proc.stdout.strip() or proc.stderr.strip()}")
         active = host.STATE / "active.json"
         if active.is_file():
             click.echo(f"injection still active (run `stacksleuth lab reset`): {active.read_text().strip()}")
-        return 1 if down or active.is_file() else 0
+        return 0 if up and not active.is_file() else 1
 
     guarded(run, "stacksleuth lab")
 

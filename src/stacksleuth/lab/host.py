@@ -51,6 +51,7 @@ def _os_release() -> dict[str, str]:
 
 
 def is_up() -> bool:
+    """Set up once (installed and configured): whether its daemons run now is `service_running`'s question."""
     return (STATE / "up").is_file() and OPENRC.is_file()
 
 
@@ -103,22 +104,33 @@ def osc_json(*args: str, check: bool = True) -> Any:
         return None
 
 
+#: daemons without an init script here, started by hand (how, on loopback)
+BY_HAND = {"libvirtd": "libvirtd -d", "virtlogd": "virtlogd -d", "tgtd": "tgtd --iscsi portal=127.0.0.1:3260"}
+
+
 def service(name: str, action: str) -> None:
-    """Start/stop/restart one lab daemon (init script; libvirtd/virtlogd by hand)."""
+    """Start/stop/restart one lab daemon (init script; libvirtd, virtlogd and tgtd by hand)."""
+    if name == "tgtd":
+        if action in ("stop", "restart"):
+            sh("for p in $(pgrep -x tgtd); do kill $p; done; for i in $(seq 50); do pgrep -x tgtd >/dev/null || break; "
+               "sleep 0.2; done", check=False)
+        if action in ("start", "restart"):
+            sh(f"pgrep -x tgtd >/dev/null || {BY_HAND[name]}")
+        return
     if name in ("libvirtd", "virtlogd"):
         pid = Path(f"/run/{name}.pid")
         if action in ("stop", "restart") and pid.is_file():
             sh(f"kill $(cat {pid}) 2>/dev/null; for i in $(seq 50); do pgrep -x {name} >/dev/null || break; sleep 0.2; done",
                check=False)
         if action in ("start", "restart"):
-            sh(f"pgrep -x {name} >/dev/null || {name} -d")
+            sh(f"pgrep -x {name} >/dev/null || {BY_HAND[name]}")
         return
     sh(f"/etc/init.d/{name} {action}", check=action != "stop", timeout=300)
 
 
 def service_running(name: str) -> bool:
     """By pid file: the uwsgi services' `init.d status` reports any uwsgi process (keystone's) as theirs."""
-    if name in ("libvirtd", "virtlogd"):
+    if name in BY_HAND:
         return sh(f"pgrep -x {name}", check=False).returncode == 0
     if name in ("mariadb", "rabbitmq-server"):
         return sh(f"/etc/init.d/{name} status", check=False).returncode == 0

@@ -52,16 +52,23 @@ class Stop:
             host.service(name, "start")
 
 
+def _service_rows(binary: str) -> list[dict[str, Any]]:
+    """`compute service list` (nova's services) or `volume service list` (cinder's) rows for BINARY."""
+    api = "volume" if binary.startswith("cinder-") else "compute"
+    rows = host.osc_json(api, "service", "list", "--service", binary, check=False) or []
+    return [r for r in rows if isinstance(r, dict)]
+
+
 @injector("wait_service_down")
 class WaitServiceDown:
-    """wait_service_down: {binary: nova-compute, timeout: 120}: until nova reports the service down."""
+    """wait_service_down: {binary: nova-compute, timeout: 120}: until nova (cinder-*: cinder) reports it down."""
 
     @staticmethod
     def apply(params: Any) -> Saved:
         binary = params.get("binary", "nova-compute")
 
         def down() -> bool:
-            rows = host.osc_json("compute", "service", "list", "--service", binary, check=False) or []
+            rows = _service_rows(binary)
             return bool(rows) and all(r.get("State") == "down" for r in rows)
 
         if not host.wait_for(down, float(params.get("timeout", 150)), 5):
@@ -82,7 +89,7 @@ class WaitServiceUp:
         binary = params.get("binary", "nova-compute")
 
         def up() -> bool:
-            rows = host.osc_json("compute", "service", "list", "--service", binary, check=False) or []
+            rows = _service_rows(binary)
             return bool(rows) and all(r.get("State") == "up" and r.get("Status") == "enabled" for r in rows)
 
         if not host.wait_for(up, float(params.get("timeout", 120)), 5):

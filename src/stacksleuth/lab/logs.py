@@ -9,7 +9,7 @@ from pathlib import Path
 
 LOG_GLOBS = (
     "/var/log/nova/*.log", "/var/log/keystone/*.log", "/var/log/glance/*.log", "/var/log/placement/*.log",
-    "/var/log/neutron/*.log", "/var/log/libvirt/libvirtd.log", "/var/log/libvirt/qemu/*.log",
+    "/var/log/neutron/*.log", "/var/log/cinder/*.log", "/var/log/libvirt/libvirtd.log", "/var/log/libvirt/qemu/*.log",
     "/var/log/rabbitmq/*.log", "/var/log/mysql/*.log",
 )
 

@@ -53,8 +53,8 @@ def load(path: Path) -> Scenario:
     for step in data["inject"] or []:
         if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in injectors.INJECTORS:
             raise LabError(f"{path.name}: bad inject step {step!r} (known: {', '.join(sorted(injectors.INJECTORS))})")
-    if set(data["trigger"]) - {"boot", "command"}:
-        raise LabError(f"{path.name}: trigger is `boot` or `command`")
+    if len(data["trigger"]) != 1 or set(data["trigger"]) - {"boot", "command", "volume"}:
+        raise LabError(f"{path.name}: trigger is one of `boot`, `command`, `volume`")
     return Scenario(
         name=data["name"], breaks=str(data["breaks"]).strip(), story=str(data.get("story", "")).strip(),
         inject=tuple(data["inject"] or ()), trigger=dict(data["trigger"]), wait=dict(data.get("wait") or {}),
@@ -88,6 +88,8 @@ def _boot(spec: dict[str, Any], name: str) -> dict[str, Any]:
         args += ["--nic", "none"]
     if spec.get("host"):  # forced host: bypasses the scheduler's filters
         args += ["--availability-zone", f"nova:{spec['host']}"]
+    if spec.get("key_name"):
+        args += ["--key-name", str(spec["key_name"])]
     args += [name, "-f", "json"]
     try:
         proc = host.osc(*args, check=False, timeout=float(spec.get("client_timeout", 120)))
@@ -132,6 +134,70 @@ def _wait(wait: dict[str, Any], name: str) -> dict[str, Any]:
             "task_state": server and server.get("OS-EXT-STS:task_state")}
 
 
+def _volume(name: str) -> dict[str, Any] | None:
+    data = host.osc_json("volume", "show", name, check=False)
+    return data if isinstance(data, dict) else None
+
+
+def _wait_volume(wait: dict[str, Any], name: str) -> dict[str, Any]:
+    """Poll the volume until its status is in `until`, or has stayed `stuck` for `stuck_for` seconds."""
+    until = set(wait.get("until", ["available", "error"]))
+    stuck_state, stuck_for = wait.get("stuck"), float(wait.get("stuck_for", 60))
+    deadline = time.monotonic() + float(wait.get("timeout", 180))
+    held_since: float | None = None
+    status = None
+    while time.monotonic() < deadline:
+        volume = _volume(name)
+        if volume is None:
+            return {"end": "no volume"}
+        status = volume.get("status")
+        if status in until:
+            return {"end": status}
+        if stuck_state and status == stuck_state:
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since >= stuck_for:
+                return {"end": f"stuck in {status} for {stuck_for:.0f}s"}
+        else:
+            held_since = None
+        time.sleep(3)
+    return {"end": "timeout", "status": status}
+
+
+def _volume_trigger(spec: dict[str, Any], wait: dict[str, Any], name: str) -> dict[str, Any]:
+    """Create volume NAME; with `attach`, boot server NAME and attach the volume to it once both are ready."""
+    args = ["volume", "create", "--size", str(spec.get("size", 1)), name]
+    proc = host.osc(*args, "-f", "json", check=False)
+    record: dict[str, Any] = {"command": "openstack " + " ".join(args), "exit": proc.returncode}
+    if proc.returncode != 0:
+        return {**record, "error": (proc.stderr or proc.stdout).strip()}
+    created = _wait_volume(wait if not spec.get("attach") else {"until": ["available", "error"]}, name)
+    record["created"] = created["end"]
+    if not spec.get("attach") or created["end"] != "available":
+        return {**record, "end": created}
+    boot = _boot({}, name)
+    if "error" in boot:
+        return {**record, "boot": boot, "error": boot["error"]}
+    server = _wait({"until": ["ACTIVE", "ERROR"], "timeout": 120}, name)
+    if server["end"] != "ACTIVE":
+        return {**record, "boot": boot, "error": f"server {server['end']} before the attach"}
+    add = host.osc("server", "add", "volume", name, name, check=False)
+    record["attach"] = {"command": f"openstack server add volume {name} {name}", "exit": add.returncode}
+    if add.returncode != 0:
+        return {**record, "error": (add.stderr or add.stdout).strip()}
+    time.sleep(5)  # nova-api reserved the volume; the compute attaches it asynchronously
+    return {**record, "end": _wait_volume(wait, name)}
+
+
+def _volume_state(name: str, out: Path) -> dict[str, Any]:
+    """volume-show.json, and what the user sees of the volume: its status and attachments."""
+    volume = _volume(name)
+    if volume is None:
+        return {}
+    (out / "volume-show.json").write_text(json.dumps(volume, indent=2, default=str) + "\n")
+    return {"id": volume.get("id"), "status": volume.get("status"), "size": volume.get("size"),
+            "attachments": len(volume.get("attachments") or [])}
+
+
 def console_log(instance: str) -> Path:
     return Path("/var/lib/nova/instances") / instance / "console.log"
 
@@ -174,10 +240,13 @@ def _server_state(name: str, out: Path) -> dict[str, Any]:
             "fault": fault.get("message") if isinstance(fault, dict) else None}
 
 
-def _user_saw(server: dict[str, Any], trigger: dict[str, Any]) -> str | None:
-    """What the user was shown: the server's fault, else its state, plus the client's error if any."""
+def _user_saw(server: dict[str, Any], trigger: dict[str, Any], volume: dict[str, Any] | None = None) -> str | None:
+    """What the user was shown: the volume's status, the server's fault, else its state, plus the client's error."""
     parts = []
-    if server:
+    if volume:
+        attached = f", {volume['attachments']} attachment(s)" if "attach" in trigger else ""
+        parts.append(f"volume {volume.get('status')}{attached}")
+    if server and not (volume and server.get("status") == "ACTIVE"):
         state = f"server {server.get('status')}"
         if server.get("task_state"):
             state += f" (task_state {server['task_state']})"
@@ -213,9 +282,17 @@ def restore_active(say: Callable[[str], None] = print) -> None:
 
 
 def delete_lab_servers() -> None:
+    """Delete the lab-* servers, then the lab-* volumes (a volume still attached cannot be deleted)."""
     for server in host.osc_json("server", "list", "--all-projects", check=False) or []:
         if str(server.get("Name", "")).startswith("lab-"):
             host.osc("server", "delete", "--wait", server["ID"], check=False)
+    if host.osc("service", "show", "volumev3", check=False).returncode != 0:
+        return  # a lab set up before cinder was part of it
+    for volume in host.osc_json("volume", "list", "--all-projects", check=False) or []:
+        if str(volume.get("Name", "")).startswith("lab-"):
+            # a volume left in error/creating/attaching needs its state reset before it can be deleted
+            host.osc("volume", "set", "--state", "available", "--detached", volume["ID"], check=False)
+            host.osc("volume", "delete", "--force", volume["ID"], check=False)
 
 
 def mark() -> Path:
@@ -235,9 +312,10 @@ def collect(out: Path, servers: list[str] | None = None) -> list[str]:
     return written
 
 
-DAEMONS = ("mariadb", "rabbitmq-server", "virtlogd", "libvirtd", "keystone", "glance-api", "placement-api",
-           "nova-api", "nova-conductor", "nova-scheduler", "nova-compute", "neutron-api", "neutron-rpc-server",
-           "neutron-linuxbridge-agent", "neutron-dhcp-agent")
+DAEMONS = ("mariadb", "rabbitmq-server", "virtlogd", "libvirtd", "tgtd", "keystone", "glance-api", "placement-api",
+           "nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-compute", "neutron-api",
+           "neutron-rpc-server", "neutron-linuxbridge-agent", "neutron-dhcp-agent", "neutron-metadata-agent",
+           "cinder-api", "cinder-scheduler", "cinder-volume")
 
 
 def ensure_healthy(say: Callable[[str], None] = print, timeout: float = 180) -> None:
@@ -280,7 +358,11 @@ def run(scenario: Scenario, out: Path, say: Callable[[str], None] = print) -> di
             applied.append({"step": step, "saved": saved})
             _save_active(applied)
         trigger = scenario.trigger
-        if "boot" in trigger:
+        if "volume" in trigger:
+            say(f"volume {name}")
+            record["trigger_result"] = _volume_trigger(trigger["volume"] or {}, scenario.wait, name)
+            record["end"] = record["trigger_result"].pop("end", {"end": record["trigger_result"].get("created")})
+        elif "boot" in trigger:
             say(f"boot {name}")
             result = _boot(trigger["boot"] or {}, name)
             record["trigger_result"] = result
@@ -297,8 +379,11 @@ def run(scenario: Scenario, out: Path, say: Callable[[str], None] = print) -> di
         files = logs.collect(marks, out)
         server = _server_state(name, out)
         record["server"] = server
-        record["user_saw"] = _user_saw(server, record.get("trigger_result", {}))
-        record["files"] = sorted(files + [p.name for p in out.glob("server-*.json")])
+        volume = _volume_state(name, out) if "volume" in trigger else None
+        if volume is not None:
+            record["volume"] = volume
+        record["user_saw"] = _user_saw(server, record.get("trigger_result", {}), volume)
+        record["files"] = sorted(files + [p.name for p in [*out.glob("server-*.json"), *out.glob("volume-*.json")]])
     finally:
         say("restore")
         delete_lab_servers()

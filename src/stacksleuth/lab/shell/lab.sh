@@ -20,21 +20,32 @@ DBURL="mysql+pymysql://os:$DB_PASS@127.0.0.1"
 RMQ="rabbit://openstack:$RABBIT_PASS@127.0.0.1:5672/"
 OPENRC=$STATE/admin-openrc
 
-API_SERVICES="keystone glance-api placement-api nova-api nova-conductor nova-scheduler nova-compute
-              neutron-api neutron-rpc-server neutron-linuxbridge-agent neutron-dhcp-agent"
+API_SERVICES="keystone glance-api placement-api nova-api nova-api-metadata nova-conductor nova-scheduler nova-compute
+              neutron-api neutron-rpc-server neutron-linuxbridge-agent neutron-dhcp-agent neutron-metadata-agent
+              cinder-api cinder-scheduler cinder-volume"
+META_SECRET=labmetadata
+VG=cinder-volumes VG_SIZE=2G
 PACKAGES="crudini mariadb-server python3-pymysql rabbitmq-server keystone glance placement-api
           nova-api nova-conductor nova-scheduler nova-compute nova-compute-qemu
-          neutron-server neutron-linuxbridge-agent neutron-dhcp-agent
+          neutron-server neutron-linuxbridge-agent neutron-dhcp-agent neutron-metadata-agent haproxy
+          cinder-api cinder-scheduler cinder-volume tgt lvm2 open-iscsi
           libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
           uwsgi uwsgi-plugin-python3 python3-openstackclient"
 
 ini() { crudini --set "$@"; }
 
+missing_packages() {
+  for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+  done
+}
+
 install_packages() {
-  [ -f "$STATE/installed" ] && return 0
-  say "apt-get update + install (~510 MB of .debs, 2-5 min)"
-  # what was there before, so that `down` purges exactly what the lab added
-  dpkg-query -W -f='${Package}\n' | sort > "$STATE/packages-before"
+  local missing; missing=$(missing_packages)
+  [ -f "$STATE/installed" ] && [ -z "$missing" ] && return 0
+  say "apt-get update + install (~560 MB of .debs, 2-5 min): $(echo $missing | wc -w) packages"
+  # what was there before the first install, so that `down` purges exactly what the lab added
+  [ -f "$STATE/packages-before" ] || dpkg-query -W -f='${Package}\n' | sort > "$STATE/packages-before"
   apt-get update -q >>"$LOG" 2>&1
   apt-get install -y -q debconf-utils >>"$LOG" 2>&1
   # no package may configure a database, keystone or rabbit by itself
@@ -62,12 +73,17 @@ neutron-common neutron/configure_db boolean false
 neutron-common neutron/configure_rabbit boolean false
 neutron-common neutron/configure_ksat boolean false
 neutron-metadata-agent neutron-metadata/configure boolean false
+cinder-common cinder/configure_db boolean false
+cinder-common cinder/configure_rabbit boolean false
+cinder-common cinder/configure_ksat boolean false
+cinder-common cinder/volume_group string cinder-volumes
+cinder-api cinder/configure_api-endpoint boolean false
 SEL
   # postinst scripts must not start half-configured daemons
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
   # shellcheck disable=SC2086
   apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    -o Dpkg::Options::=--force-confmiss $PACKAGES >>"$LOG" 2>&1
+    -o Dpkg::Options::=--force-confmiss $missing >>"$LOG" 2>&1
   rm -f /usr/sbin/policy-rc.d
   dpkg-query -W -f='${Package}\n' | sort | comm -13 "$STATE/packages-before" - > "$STATE/packages-added"
   touch "$STATE/installed"
@@ -75,10 +91,11 @@ SEL
 
 host_fixes() {
   # a re-install keeps the users but not the ownership of their state directories
-  for u in nova glance keystone placement neutron; do [ -d /var/lib/$u ] && chown -R $u:$u /var/lib/$u; done
+  for u in nova glance keystone placement neutron cinder; do [ -d /var/lib/$u ] && chown -R $u:$u /var/lib/$u; done
   # uwsgi: 8-16 processes x 32 threads by default is far too much for two cores; no AppArmor here
   for f in /etc/keystone/keystone-uwsgi.ini /etc/placement/placement-api-uwsgi.ini \
-           /etc/nova/nova-api-uwsgi.ini /etc/neutron/neutron-api-uwsgi.ini; do
+           /etc/nova/nova-api-uwsgi.ini /etc/neutron/neutron-api-uwsgi.ini \
+           /etc/nova/nova-api-metadata-uwsgi.ini /etc/cinder/cinder-api-uwsgi.ini; do
     [ -f $f ] || continue
     sed -i -e 's/^processes = .*/processes = 2/' -e 's/^threads = .*/threads = 4/' \
            -e 's/^plugins = python3,apparmor/plugins = python3/' -e 's/^apparmor-profile/#apparmor-profile/' $f
@@ -123,6 +140,24 @@ start_infra() {
   # the provider "NIC": a veth whose peer goes nowhere (dummy links are not available here)
   ip link show lab0 >/dev/null 2>&1 || ip link add lab0 type veth peer name lab0p
   ip link set lab0 up; ip link set lab0p up
+  start_volumes
+}
+
+lvm_noact() { LVM_SUPPRESS_FD_WARNINGS=1 "$@" --config 'global { activation = 0 }' >>"$LOG" 2>&1; }
+
+start_volumes() {
+  # cinder's LVM backend: a volume group on a loop device over a sparse file. This kernel has no
+  # device-mapper, so LVs can be created (metadata) but never activated: cinder's own lvm.conf
+  # (/etc/cinder/lvm.conf) sets activation = 0. tgtd is a userspace iSCSI target (no kernel target needed).
+  [ -f "$STATE/$VG.img" ] || truncate -s $VG_SIZE "$STATE/$VG.img"
+  losetup -j "$STATE/$VG.img" | grep -q . || losetup -f "$STATE/$VG.img"
+  local dev; dev=$(losetup -j "$STATE/$VG.img" | head -1 | cut -d: -f1)
+  if ! LVM_SUPPRESS_FD_WARNINGS=1 vgs $VG >/dev/null 2>&1; then
+    lvm_noact pvcreate -y "$dev"; lvm_noact vgcreate $VG "$dev"
+  fi
+  if command -v tgtd >/dev/null && ! pgrep -x tgtd >/dev/null; then
+    tgtd --iscsi portal=127.0.0.1:3260 >>"$LOG" 2>&1
+  fi
 }
 
 wait_http() { # port: until something answers HTTP there (uwsgi apps load for ~5 s)
@@ -294,6 +329,79 @@ X
   touch "$STATE/configured"
 }
 
+restart_running() { # restart those of these daemons that run (their configuration changed)
+  for s in "$@"; do
+    [ -x /etc/init.d/$s ] || continue
+    if [ -n "$(ls /run/*/$s.pid 2>/dev/null)" ]; then /etc/init.d/$s restart >>"$LOG" 2>&1 || say "warning: $s did not restart"; fi
+  done
+}
+
+configure_cinder() {
+  [ -f "$STATE/configured-cinder" ] && return 0
+  say "cinder (LVM on a loop device, tgt iSCSI target)"
+  mysql -e "CREATE DATABASE IF NOT EXISTS cinder"
+  . "$OPENRC"
+  openstack user show cinder >/dev/null 2>&1 || openstack user create --domain default --password $SERVICE_PASS cinder >/dev/null
+  openstack role add --project service --user cinder admin
+  if ! openstack service show volumev3 >/dev/null 2>&1; then
+    openstack service create --name cinderv3 volumev3 >/dev/null
+    for i in public internal admin; do
+      openstack endpoint create --region RegionOne volumev3 $i 'http://127.0.0.1:8776/v3/%(project_id)s' >/dev/null
+    done
+  fi
+  local C=/etc/cinder/cinder.conf
+  ini $C DEFAULT transport_url "$RMQ"
+  ini $C DEFAULT auth_strategy keystone
+  ini $C DEFAULT my_ip 127.0.0.1
+  ini $C DEFAULT log_dir /var/log/cinder
+  ini $C DEFAULT osapi_volume_listen 127.0.0.1
+  ini $C DEFAULT osapi_volume_workers 1
+  ini $C DEFAULT glance_api_servers http://127.0.0.1:9292
+  ini $C DEFAULT enabled_backends lvm
+  ini $C database connection "$DBURL/cinder"
+  ini $C oslo_concurrency lock_path /var/lib/cinder/tmp
+  ini $C oslo_messaging_rabbit heartbeat_timeout_threshold 0   # see nova
+  ini $C keystone_authtoken auth_url http://127.0.0.1:5000
+  ini $C keystone_authtoken www_authenticate_uri http://127.0.0.1:5000
+  ini $C keystone_authtoken region_name RegionOne
+  for k in "auth_type password" "project_domain_name Default" "user_domain_name Default" \
+           "project_name service" "username cinder" "password $SERVICE_PASS"; do ini $C keystone_authtoken $k; done
+  for k in "volume_driver cinder.volume.drivers.lvm.LVMVolumeDriver" "volume_group $VG" \
+           "volume_backend_name lvm" "lvm_type default" "volume_clear none" "target_protocol iscsi" \
+           "target_helper tgtadm" "target_ip_address 127.0.0.1" "lvm_conf_file /etc/cinder/lvm.conf"; do
+    ini $C lvm $k
+  done
+  # no device-mapper in this kernel: LVs exist as metadata only (see start_volumes)
+  printf 'global {\n  activation = 0\n}\n' > /etc/cinder/lvm.conf
+  mkdir -p /etc/tgt/conf.d /var/lib/cinder/volumes /var/lib/cinder/tmp && chown -R cinder:cinder /var/lib/cinder
+  echo 'include /var/lib/cinder/volumes/*' > /etc/tgt/conf.d/cinder.conf
+  su -s /bin/sh cinder -c "cinder-manage db sync" >>"$LOG" 2>&1
+  ini /etc/nova/nova.conf cinder os_region_name RegionOne
+  ini /etc/nova/nova.conf cinder catalog_info volumev3:cinderv3:publicURL
+  restart_running nova-api nova-compute
+  touch "$STATE/configured-cinder"
+}
+
+configure_metadata() {
+  [ -f "$STATE/configured-metadata" ] && return 0
+  say "metadata: nova's metadata API, neutron-metadata-agent, the DHCP agent's isolated metadata proxy"
+  local C=/etc/nova/nova.conf
+  ini $C DEFAULT metadata_workers 1
+  ini $C neutron service_metadata_proxy true
+  ini $C neutron metadata_proxy_shared_secret $META_SECRET
+  local A=/etc/neutron/metadata_agent.ini
+  ini $A DEFAULT nova_metadata_host 127.0.0.1
+  ini $A DEFAULT nova_metadata_port 8775
+  ini $A DEFAULT metadata_proxy_shared_secret $META_SECRET
+  ini $A DEFAULT metadata_workers 1
+  ini $A oslo_messaging_rabbit heartbeat_timeout_threshold 0
+  # the provider network has no router: the DHCP agent serves 169.254.169.254 (haproxy in qdhcp-<net>)
+  # and hands the guest a host route to it (DHCP option 121)
+  ini /etc/neutron/dhcp_agent.ini DEFAULT enable_isolated_metadata true
+  restart_running nova-api nova-compute neutron-dhcp-agent
+  touch "$STATE/configured-metadata"
+}
+
 wait_compute() {
   . "$OPENRC"
   say "waiting for nova-compute to register (the first start takes ~1-2 min)"
@@ -316,10 +424,13 @@ resources() {
 }
 
 stop_all() {
-  for s in neutron-dhcp-agent neutron-linuxbridge-agent neutron-rpc-server neutron-api nova-compute \
-           nova-scheduler nova-conductor nova-api placement-api glance-api keystone; do
+  for s in cinder-volume cinder-scheduler cinder-api neutron-metadata-agent neutron-dhcp-agent \
+           neutron-linuxbridge-agent neutron-rpc-server neutron-api nova-compute nova-scheduler nova-conductor \
+           nova-api-metadata nova-api placement-api glance-api keystone; do
     [ -x /etc/init.d/$s ] && { /etc/init.d/$s stop >/dev/null 2>&1 || true; }
   done
+  # tgtd: a graceful shutdown through its own control socket
+  pgrep -x tgtd >/dev/null && { tgtadm --op delete --mode system >/dev/null 2>&1 || true; }
   for p in /run/libvirtd.pid /run/virtlogd.pid; do [ -f $p ] && { kill "$(cat $p)" 2>/dev/null || true; }; done
   [ -x /etc/init.d/rabbitmq-server ] && { /etc/init.d/rabbitmq-server stop >/dev/null 2>&1 || true; }
   [ -x /etc/init.d/mariadb ] && { /etc/init.d/mariadb stop >/dev/null 2>&1 || true; }
@@ -334,10 +445,12 @@ down() {
   stop_all
   sleep 2
   for p in $(pgrep -f 'dnsmasq .*/var/lib/neutron/dhcp/' || true); do kill "$p" || true; done
+  for p in $(pgrep -f 'haproxy -f /var/lib/neutron/ns-metadata-proxy/' || true); do kill "$p" || true; done
   for p in $(pgrep -x epmd || true); do kill "$p" || true; done
   for n in $(ip netns list | awk '/^qdhcp-/{print $1}'); do ip netns del "$n"; done
   for l in $(ip -br link | awk '{print $1}' | grep -E '^(brq|tap)' | cut -d@ -f1); do ip link del "$l" 2>/dev/null || true; done
   ip link del lab0 2>/dev/null || true
+  for d in $(losetup -j "$STATE/$VG.img" 2>/dev/null | cut -d: -f1); do losetup -d "$d" || true; done
   iptables-save | grep -v neutron | iptables-restore || true
   if [ "${LAB_PURGE:-1}" = 1 ] && [ -f "$STATE/installed" ]; then
     say "purging packages"
@@ -350,8 +463,9 @@ down() {
       apt-get autoremove --purge -y >>"$LOG" 2>&1 || true
     fi
     for p in keystone glance-common glance-api placement-common placement-api nova-common nova-api \
-             neutron-common neutron-metadata-agent mariadb-server; do echo PURGE | debconf-communicate $p >/dev/null 2>&1 || true; done
-    rm -rf /etc/nova /etc/neutron /etc/glance /etc/keystone /etc/placement /etc/libvirt /etc/rabbitmq \
+             neutron-common neutron-metadata-agent cinder-common cinder-api mariadb-server; do echo PURGE | debconf-communicate $p >/dev/null 2>&1 || true; done
+    rm -rf /etc/nova /etc/neutron /etc/glance /etc/keystone /etc/placement /etc/libvirt /etc/rabbitmq /etc/cinder \
+       /var/lib/cinder /var/log/cinder /etc/tgt/conf.d/cinder.conf \
        /var/lib/nova /var/lib/neutron /var/lib/glance /var/lib/keystone /var/lib/placement /var/lib/mysql \
        /var/lib/rabbitmq /var/lib/libvirt /var/log/nova /var/log/neutron /var/log/glance /var/log/keystone \
        /var/log/placement /var/log/libvirt /var/log/rabbitmq /var/log/mysql /etc/default/openstack
@@ -366,6 +480,8 @@ case "${1:-up}" in
     host_fixes
     start_infra
     configure
+    configure_cinder
+    configure_metadata
     start_openstack
     wait_compute
     resources
