@@ -120,6 +120,34 @@ def test_hotsos_burst_scenarios_fire_at_their_threshold_only(rule_id: str, scena
         assert _findings(replace(rule, threshold=more), Path(tmp))[0] == []
 
 
+def _match_times(rule: Rule, path: Path) -> list[datetime]:
+    """When the events a rule's patterns match were logged (one host here), read from the index."""
+    analysis = Analysis.open([path], workers=1)
+    try:
+        where = " OR ".join(f"({p.sql()[0]})" for p in rule.match)
+        params = [x for p in rule.match for x in p.sql()[1]]
+        rows = analysis.store.rows(f"SELECT ts FROM events WHERE {where} ORDER BY ts", params)
+    finally:
+        analysis.close()
+    return [datetime.fromisoformat(r[0]) for r in rows]
+
+
+def test_long_poll_intervals_spread_over_days_are_not_a_stall() -> None:
+    """hotsos's compute host: OVS and OVN daemons logged more long loops than the rule's count, but spread over a
+    week; no hour holds that many, so the rule is quiet. At the densest hour's size it fires, one above it not."""
+    rule = RULES["network/ovs-long-poll-intervals"]
+    root = _need(HOTSOS / "fake_data_root" / "openstack")
+    assert rule.threshold is not None and rule.threshold.within is not None
+    times = _match_times(rule, root)
+    burst = _densest(times, rule.threshold.within)
+    assert len(times) >= rule.threshold.count > burst >= 2
+    assert _findings(rule, root)[0] == []
+    at = replace(rule, threshold=Threshold(burst, rule.threshold.within, rule.threshold.text))
+    found = _findings(at, root)[0]
+    assert len(found) == 1 and f"{burst} unreasonably long poll intervals within 1h" in found[0].title
+    assert _findings(replace(rule, threshold=Threshold(burst + 1, rule.threshold.within, "1h")), root)[0] == []
+
+
 def _load(tmp_path: Path, extra: str) -> list[Rule]:
     (tmp_path / "area").mkdir(exist_ok=True)
     (tmp_path / "area" / "r.yaml").write_text(
