@@ -109,3 +109,18 @@ def test_unknown_key_is_an_error_naming_the_file(tmp_path: Path) -> None:
 def test_boot_workflow_stage_order() -> None:
     workflow = builtin_workflow("boot")
     assert [s.id for s in workflow.stages] == ["api", "scheduling", "networking", "block_device_mapping", "spawning", "active"]
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ("fix: [\"awk '{print $1}'\"]\n", r"area/bad.yaml:fix\[0\]: \{print \$1\} is not a placeholder"),
+    ("fix: [restart it]\nreferences: [nova/driver.py: _handle_conn_event]\n", r"area/bad.yaml:references\[0\]: a reference"),
+    ("fix: [{restart: it}]\n", r"area/bad.yaml:fix\[0\]: expected text, got a dict"),
+])
+def test_texts_that_would_break_the_report_are_refused_at_load(tmp_path: Path, extra: str, said: str) -> None:
+    """Texts are filled with the match's values when the rule fires; a stray brace or a YAML mapping would break
+    (or silently blank) the report then, so the loader names the file and key first."""
+    (tmp_path / "area").mkdir()
+    body = "id: area/bad\ntitle: t\ncomponent: c\nseverity: error\nsymptom: s\ncause: c\nevidence: [e]\nmatch: [{message: oops}]\n"
+    (tmp_path / "area" / "bad.yaml").write_text(body + extra)
+    with pytest.raises(KnowledgeError, match=said):
+        load_rules(tmp_path)

@@ -56,6 +56,18 @@ def test_var_log_given_by_itself_is_named_after_its_host(tmp_path: Path) -> None
     assert {log.host for log in discover([root / "var" / "log"]).logs} == {"node7"}
 
 
+def test_single_file_named_by_its_directory_and_host(tmp_path: Path) -> None:
+    """`diagnose <root>/var/log/neutron/server.log`: the service is neutron-server (not "server") and the host is
+    the one whose var/log holds it."""
+    root = tmp_path / "net1"
+    (root / "var" / "log" / "neutron").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "etc" / "hostname").write_text("network-1\n")
+    target = root / "var" / "log" / "neutron" / "server.log"
+    shutil.copy(EXAMPLES / "fault-b-disk-full" / "neutron__neutron-api.log", target)
+    assert [(log.host, log.service) for log in discover([target]).logs] == [("network-1", "neutron-server")]
+
+
 @pytest.mark.parametrize("mode,suffix", [("w:xz", ".tar.xz"), ("w:gz", ".tar.gz"), ("w:bz2", ".tar.bz2")])
 def test_multi_node_tarball(tmp_path: Path, mode: str, suffix: str) -> None:
     nodes = tmp_path / "nodes"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
@@ -110,6 +111,13 @@ def load_rule(path: Path, root: Path) -> Rule:
         raise KnowledgeError(f"{where}: `samples` are rendered from `source` templates; give `source` too")
     if data.get("threshold") is not None and data.get("scope") != "bundle":
         raise KnowledgeError(f"{where}: `threshold` counts events across the bundle; it needs `scope: bundle`")
+    for key in ("title", "component", "symptom", "cause"):
+        _template(data[key], f"{where}:{key}")
+    for i, item in enumerate(_list(data["fix"])):
+        _template(item, f"{where}:fix[{i}]")
+    for i, item in enumerate(_list(data.get("references"))):
+        if not isinstance(item, str):
+            raise KnowledgeError(f"{where}:references[{i}]: a reference is one line of text (quote it if it has ': ')")
     return Rule(
         id=data["id"],
         title=str(data["title"]),
@@ -144,6 +152,20 @@ def load_rules(root: Path | None = None) -> list[Rule]:
             raise KnowledgeError(f"{rule.id}: defined twice")
         seen.add(rule.id)
     return rules
+
+
+def _template(value: Any, where: str) -> None:
+    """Texts are filled with the match's values (`{host}`, `{message}`): a YAML mapping where text was meant, or a
+    brace that is not a placeholder, would break the report when the rule fires, so both are refused at load."""
+    if not isinstance(value, str):
+        raise KnowledgeError(f"{where}: expected text, got a {type(value).__name__} (quote it if it has ': ')")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+    except ValueError as exc:
+        raise KnowledgeError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+    for field in fields:
+        if not field.isidentifier():
+            raise KnowledgeError(f"{where}: {{{field}}} is not a placeholder (write a literal brace as {{{{ or }}}})")
 
 
 def _condition(data: Any, where: str) -> Condition | None:

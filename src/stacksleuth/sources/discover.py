@@ -58,7 +58,8 @@ def discover(paths: list[Path], workdir: Path | None = None) -> Inventory:
             for host_root, host in _hosts_in(path, default=_dir_name(path)):
                 _walk(host_root, host, f"{host_root}/", inventory)
         else:
-            _add(path, _host_name(path.parent), path.parent, str(path), inventory)
+            # its directory names the service as in a tree: /var/log/neutron/server.log is neutron-server
+            _add(path, _host_of_file(path), path.parent.parent, str(path), inventory)
     if not inventory.logs and not inventory.states:
         found = "; ".join(inventory.problems) or "no log files found"
         raise SourceError(f"{', '.join(map(str, paths))}: nothing to read ({found})")
@@ -170,6 +171,12 @@ def _host_name(root: Path, default: str | None = None) -> str:
         if named:
             return named
     return default or _dir_name(root)
+
+
+def _host_of_file(path: Path) -> str:
+    """A file given by itself belongs to the host whose var/log holds it, else to the host of its directory."""
+    logs = next((d for d in path.resolve().parents if d.name == "log" and d.parent.name == "var"), None)
+    return _host_name(logs if logs is not None else path.parent)
 
 
 def _host_from_logs(log_dir: Path) -> str | None:
