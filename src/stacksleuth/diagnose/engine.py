@@ -16,7 +16,7 @@ from typing import Any
 
 from stacksleuth.correlate.operations import Operation
 from stacksleuth.diagnose.cascade import upstream
-from stacksleuth.diagnose.rulebook import Rule, Threshold
+from stacksleuth.diagnose.rulebook import Rule, Threshold, Unrecovered
 from stacksleuth.events import Event
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.index.store import EventStore
@@ -102,6 +102,11 @@ def _bundle_matches(store: EventStore, rules: list[Rule]) -> list[Match]:
         count = store.scalar(f"SELECT count(*) FROM events WHERE {where}", params)
         if not count:
             continue
+        if rule.unrecovered is not None:
+            still = _still_failing(store, rule.unrecovered, where, params)
+            if still:
+                found.append(Match(rule, still, len(still)))
+            continue
         if rule.threshold is None:
             found.append(Match(rule, tuple(store.events(where, params, limit=_SAMPLE)), int(count)))
             continue
@@ -141,6 +146,28 @@ def _burst(store: EventStore, threshold: Threshold, where: str, params: list[Any
     host, end, size = row[0]
     window = f"({where}) AND host = ? AND TRY_CAST(ts AS TIMESTAMP) BETWEEN ? AND ?"
     return tuple(store.events(window, [*params, host, end - threshold.within, end], limit=_SAMPLE)), int(size)
+
+
+def _still_failing(store: EventStore, unrecovered: Unrecovered, where: str, params: list[Any]) -> tuple[Event, ...]:
+    """The last matching line of each service (per host) that no recovery line of its own follows (and, with
+    `others_recovered`, that another service's recovery line does follow), latest first."""
+    back, back_params = unrecovered.recovery.sql()
+    others = ("AND EXISTS (SELECT 1 FROM back b WHERE (b.host <> f.host OR b.service <> f.service) AND b.ts > f.last)"
+              if unrecovered.others_recovered else "")
+    rows = store.rows(
+        f"""
+        WITH fails AS (SELECT host, service, max(ts) AS last FROM events WHERE ({where}) AND ts IS NOT NULL
+                       GROUP BY host, service),
+        back AS (SELECT host, service, ts FROM events WHERE ({back}) AND ts IS NOT NULL)
+        SELECT f.host, f.service, f.last FROM fails f
+        WHERE NOT EXISTS (SELECT 1 FROM back b WHERE b.host = f.host AND b.service = f.service AND b.ts > f.last)
+        {others}
+        ORDER BY f.last DESC, f.host, f.service
+        """, [*params, *back_params])
+    last: list[Event] = []
+    for host, service, ts in rows:
+        last += store.events(f"({where}) AND host = ? AND service = ? AND ts = ?", [*params, host, service, ts], limit=1)
+    return tuple(last)
 
 
 def _explained_by_bundle(op: Operation, bundle: list[Match]) -> bool:

@@ -17,7 +17,7 @@ from stacksleuth.yamlfile import load_mapping
 SEVERITIES = ("critical", "error", "warning", "info")
 _REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", "evidence"}
 _OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope",
-             "source", "samples", "threshold", "affects"}
+             "source", "samples", "threshold", "affects", "unrecovered"}
 _WHEN = {"outcome", "stage", "silent"}
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -63,6 +63,17 @@ class Affects:
 
 
 @dataclass(frozen=True, slots=True)
+class Unrecovered:
+    """A failure that matters only while it lasts: the rule fires for the services (per host) whose last matching
+    line no `recovery` line of their own follows — with `others_recovered`, only when another service logged that
+    recovery after it, so the cause is gone for everyone else (the broker is back; this nova-compute never
+    reconnected and needs a restart, seeds 003)."""
+
+    recovery: Pattern
+    others_recovered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One known failure: how to recognise it, what it means, how to fix it."""
 
@@ -88,6 +99,7 @@ class Rule:
     samples: tuple[tuple[str, str], ...] = ()
     threshold: Threshold | None = None  # fire only on a burst of matching events (bundle rules)
     affects: Affects | None = None  # a known bug: only hosts with these package versions (when known) have it
+    unrecovered: Unrecovered | None = None  # fire only for services still failing when their logs end (bundle)
 
 
 def load_rule(path: Path, root: Path) -> Rule:
@@ -109,6 +121,9 @@ def load_rule(path: Path, root: Path) -> Rule:
         raise KnowledgeError(f"{where}: `evidence: []` is allowed only with `source` (the message's own source)")
     if data.get("samples") and not data.get("source"):
         raise KnowledgeError(f"{where}: `samples` are rendered from `source` templates; give `source` too")
+    if data.get("unrecovered") is not None and (data.get("scope") != "bundle" or data.get("threshold") is not None):
+        raise KnowledgeError(f"{where}: `unrecovered` looks at each service's last line; it needs `scope: bundle` "
+                             "and no `threshold`")
     if data.get("threshold") is not None and data.get("scope") != "bundle":
         raise KnowledgeError(f"{where}: `threshold` counts events across the bundle; it needs `scope: bundle`")
     for key in ("title", "component", "symptom", "cause"):
@@ -139,6 +154,7 @@ def load_rule(path: Path, root: Path) -> Rule:
         samples=_samples(data.get("samples"), where),
         threshold=_threshold(data.get("threshold"), where),
         affects=_affects(data.get("affects"), where),
+        unrecovered=_unrecovered(data.get("unrecovered"), where),
     )
 
 
@@ -205,6 +221,15 @@ def _affects(data: Any, where: str) -> Affects | None:
         low, high, under = (str(item[k]) if k in item else None for k in ("min", "max", "below"))
         ranges.append((low, high, under))
     return Affects(str(data["package"]), tuple(ranges))
+
+
+def _unrecovered(data: Any, where: str) -> Unrecovered | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or "recovery" not in data or set(data) - {"recovery", "others_recovered"}:
+        raise KnowledgeError(f"{where}:unrecovered: a mapping with `recovery` (a pattern) and optional `others_recovered`")
+    return Unrecovered(Pattern.load(data["recovery"], f"{where}:unrecovered.recovery"),
+                       bool(data.get("others_recovered", False)))
 
 
 def _samples(data: Any, where: str) -> tuple[tuple[str, str], ...]:
