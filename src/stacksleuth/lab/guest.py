@@ -1,13 +1,16 @@
 """A tiny real guest, built offline from Debian packages: the cloud kernel and a busybox initramfs.
 
 The guest boots by direct kernel boot (glance images with kernel_id/ramdisk_id) under TCG (this nested KVM
-hangs a real kernel; scenarios set virt_type=qemu for it), loads the virtio network driver, asks for a DHCP lease on eth0 and tries the metadata service, and says what happened on its serial
-console (nova's console.log), so scenarios about DHCP and metadata leave guest-side evidence too.
+hangs a real kernel; scenarios set virt_type=qemu for it), loads the virtio network driver, asks for a DHCP lease on eth0 (with the host routes of option 121, as
+cloud-init's DHCP client does), reads its metadata and SSH public key from http://169.254.169.254 as
+cloud-init would, and says what happened on its serial console (nova's console.log), so scenarios about
+DHCP and metadata leave guest-side evidence too.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import stat
@@ -31,17 +34,35 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in MODULES; do insmod /lib/modules/$m; done
 echo "stacksleuth-guest: booted, kernel $(uname -r)"
 ip link set lo up; ip link set eth0 up
-if udhcpc -i eth0 -t 6 -T 3 -n -q -s /bin/udhcpc.script; then
+if udhcpc -i eth0 -t 6 -T 3 -n -q -O staticroutes -s /bin/udhcpc.script; then
   echo "stacksleuth-guest: dhcp ok: $(ip -4 -o addr show eth0 | awk '{print $4}')"
 else
   echo "stacksleuth-guest: dhcp failed: no lease for eth0 ($(cat /sys/class/net/eth0/address))"
 fi
-printf 'GET /openstack/latest/meta_data.json HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' |
-  nc -w 5 169.254.169.254 80 > /tmp/md 2>/dev/null
-if grep -q '"uuid"' /tmp/md; then
+get() { # PATH FILE: HTTP/1.0 through nc (busybox-static's wget segfaults without NSS), three tries as
+        # cloud-init retries; on failure /tmp/err holds the status line or why there was none
+  for try in 1 2 3; do
+    printf 'GET %s HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' "$1" | nc -w 10 169.254.169.254 80 > /tmp/resp
+    status=$(head -1 /tmp/resp | tr -d '\r')
+    case "$status" in
+      *" 200 "*) tr -d '\r' < /tmp/resp | awk 'body {print} /^$/ {body = 1}' > "$2"; return 0 ;;
+      "") echo "no answer from 169.254.169.254:80" > /tmp/err ;;
+      *) echo "$status" > /tmp/err ;;
+    esac
+    sleep 3
+  done
+  return 1
+}
+MD=http://169.254.169.254
+if get /openstack/latest/meta_data.json /tmp/md && grep -q '"uuid"' /tmp/md; then
   echo "stacksleuth-guest: metadata ok: $(grep -o '"uuid": "[^"]*"' /tmp/md)"
 else
-  echo "stacksleuth-guest: metadata failed: http://169.254.169.254/openstack/latest/meta_data.json unreachable"
+  echo "stacksleuth-guest: metadata failed: $MD/openstack/latest/meta_data.json: $(cat /tmp/err)"
+fi
+if get /latest/meta-data/public-keys/0/openssh-key /tmp/key && grep -q '^ssh-' /tmp/key; then
+  echo "stacksleuth-guest: public key: $(head -1 /tmp/key | cut -c1-48)..."
+else
+  echo "stacksleuth-guest: no public key, ssh with the key pair will be refused: $MD/latest/meta-data/public-keys/0/openssh-key: $(cat /tmp/err)"
 fi
 echo "stacksleuth-guest: done"
 while :; do sleep 3600; done
@@ -50,7 +71,10 @@ while :; do sleep 3600; done
 UDHCPC = """#!/bin/sh
 case "$1" in
   bound|renew) ip addr flush dev $interface; ip addr add $ip/${mask:-24} dev $interface
-               [ -n "$router" ] && ip route add default via ${router%% *} dev $interface ;;
+               if [ -n "$staticroutes" ]; then  # option 121 replaces the router option (RFC 3442)
+                 set -- $staticroutes
+                 while [ $# -ge 2 ]; do ip route add $1 via $2 dev $interface; shift 2; done
+               elif [ -n "$router" ]; then ip route add default via ${router%% *} dev $interface; fi ;;
 esac
 exit 0
 """
@@ -69,9 +93,14 @@ def _cpio(entries: list[tuple[str, int, bytes]]) -> bytes:
     return out.getvalue()
 
 
+def version() -> str:
+    """What the initramfs is built from: a changed init script means a new image in glance."""
+    return hashlib.sha256((INIT + UDHCPC + " ".join(MODULES)).encode()).hexdigest()[:12]
+
+
 def build() -> tuple[Path, Path]:
     """Download (apt-get download, no install) and build; returns (kernel, initramfs). Cached."""
-    kernel, initrd = GUEST_DIR / "vmlinuz", GUEST_DIR / "initrd.gz"
+    kernel, initrd = GUEST_DIR / "vmlinuz", GUEST_DIR / f"initrd-{version()}.gz"
     if kernel.is_file() and initrd.is_file():
         return kernel, initrd
     GUEST_DIR.mkdir(parents=True, exist_ok=True)
@@ -84,9 +113,9 @@ def build() -> tuple[Path, Path]:
         raise LabError("apt-cache knows no linux-image-cloud-amd64 (run apt-get update)")
     host.sh(f"cd {work} && apt-get download {image} busybox-static >/dev/null 2>&1 && "
             f"dpkg-deb -x {image}_*.deb kernel && dpkg-deb -x busybox-static_*.deb busybox")
-    version = image.removeprefix("linux-image-")
-    (work / "kernel" / "boot" / f"vmlinuz-{version}").replace(kernel)
-    moddir = work / "kernel" / "lib" / "modules" / version / "kernel"
+    release = image.removeprefix("linux-image-")
+    (work / "kernel" / "boot" / f"vmlinuz-{release}").replace(kernel)
+    moddir = work / "kernel" / "lib" / "modules" / release / "kernel"
     names = " ".join(Path(m).name for m in MODULES)
     entries: list[tuple[str, int, bytes]] = [(d, stat.S_IFDIR | 0o755, b"") for d in
                                              ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules")]
@@ -102,11 +131,22 @@ def build() -> tuple[Path, Path]:
 
 def register() -> None:
     """Upload the guest to glance once: lab-guest-kernel (aki), lab-guest-ramdisk (ari), lab-guest (ami),
-    and the flavor m1.guest (128 MB: the 6.1 kernel does not boot in m1.nano's 64 MB)."""
+    the flavor m1.guest (128 MB: the 6.1 kernel does not boot in m1.nano's 64 MB) and the key pair lab-key
+    (the public key the guest reads from the metadata service). An image of an older build is replaced."""
     if host.osc("flavor", "show", "m1.guest", check=False).returncode != 0:
         host.osc("flavor", "create", "--ram", "128", "--vcpus", "1", "--disk", "1", "m1.guest")
-    if host.osc("image", "show", "lab-guest", check=False).returncode == 0:
-        return
+    if host.osc("keypair", "show", "lab-key", check=False).returncode != 0:
+        key = GUEST_DIR / "lab-key"
+        GUEST_DIR.mkdir(parents=True, exist_ok=True)
+        if not key.is_file():
+            host.sh(f"ssh-keygen -q -t ed25519 -N '' -C lab-key -f {key}")
+        host.osc("keypair", "create", "--public-key", f"{key}.pub", "lab-key")
+    image = host.osc_json("image", "show", "lab-guest", check=False)
+    if isinstance(image, dict):
+        if (image.get("properties") or {}).get("stacksleuth_guest") == version():
+            return
+        for name in ("lab-guest", "lab-guest-ramdisk"):
+            host.osc("image", "delete", name, check=False)
     kernel, initrd = build()
     ids = {}
     for name, fmt, path in (("lab-guest-kernel", "aki", kernel), ("lab-guest-ramdisk", "ari", initrd)):
@@ -118,4 +158,5 @@ def register() -> None:
              "--file", str(host.STATE / "tiny.qcow2"),
              "--property", f"kernel_id={ids['lab-guest-kernel']}",
              "--property", f"ramdisk_id={ids['lab-guest-ramdisk']}",
-             "--property", "os_command_line=console=ttyS0 panic=-1 quiet", "lab-guest")
+             "--property", "os_command_line=console=ttyS0 panic=-1 quiet",
+             "--property", f"stacksleuth_guest={version()}", "lab-guest")

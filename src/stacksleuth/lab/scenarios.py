@@ -319,15 +319,18 @@ DAEMONS = ("mariadb", "rabbitmq-server", "virtlogd", "libvirtd", "tgtd", "keysto
 
 
 def ensure_healthy(say: Callable[[str], None] = print, timeout: float = 180) -> None:
-    """Every daemon running and every nova service reported up (a scenario must start from a healthy lab)."""
+    """Every daemon running, every nova and cinder service reported up (a scenario must start from a healthy lab)."""
     for name in DAEMONS:
         if not host.service_running(name):
             say(f"start {name} (it was not running)")
             host.service(name, "start")
 
     def all_up() -> bool:
-        rows = host.osc_json("compute", "service", "list", check=False) or []
-        return bool(rows) and all(r.get("State") == "up" and r.get("Status") == "enabled" for r in rows)
+        for api in ("compute", "volume") if Path("/etc/init.d/cinder-volume").is_file() else ("compute",):
+            rows = host.osc_json(api, "service", "list", check=False) or []
+            if not rows or not all(r.get("State") == "up" and r.get("Status") == "enabled" for r in rows):
+                return False
+        return True
 
     mapped = host.sh("su -s /bin/sh nova -c 'nova-manage cell_v2 list_hosts' 2>/dev/null", check=False).stdout
     if f" {socket.gethostname()} " not in mapped:
@@ -335,7 +338,7 @@ def ensure_healthy(say: Callable[[str], None] = print, timeout: float = 180) -> 
         host.sh("mysql -e \"UPDATE nova.compute_nodes SET mapped=0 WHERE host='$(hostname)'\" && "
                 "su -s /bin/sh nova -c 'nova-manage cell_v2 discover_hosts'", check=False)
     if not host.wait_for(all_up, timeout, 5):
-        raise LabError("the lab is not healthy (a nova service is down or disabled); try `stacksleuth lab reset`")
+        raise LabError("the lab is not healthy (a nova or cinder service is down or disabled); try `stacksleuth lab reset`")
 
 
 def run(scenario: Scenario, out: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
