@@ -2,7 +2,8 @@
 `--save` from our lab (Debian Zed: keystone, glance, placement, nova, neutron linuxbridge, cinder) while it was
 broken for real, each state restored afterwards:
 
-- normal: nothing wrong; compute-down: nova-compute stopped until nova reported it down;
+- normal: nothing wrong; compute-down: nova-compute stopped until nova reported it down; disabled: nova-compute
+  disabled with a reason and the DHCP agent set admin-down;
 - agent-down: neutron-linuxbridge-agent stopped until neutron reported it dead; server-error-max-retries: a
   boot during that state once nova gave up (PortBindingFailed, rescheduled, out of hosts);
 - server-port-unbound / server-port-binding-failed: an ACTIVE server whose port was unbound, then bound again to
@@ -108,6 +109,17 @@ def test_a_stopped_linuxbridge_agent_is_reported_dead() -> None:
     assert dead["component"] == "neutron-linuxbridge-agent" and "binding_failed" in dead["symptom"]
     assert "alive=False" in dead["evidence"][0]["text"]
     assert _checks(document)["cloud/network-agents"] == "problem"
+
+
+def test_a_disabled_compute_service_and_an_admin_down_agent() -> None:
+    code, document = _cloud("disabled")
+    assert code == 1
+    disabled = _one(document, "check/cloud/service-disabled")
+    assert "an operator disabled it (reason: hardware maintenance, ticket 4711)" in disabled["cause"]
+    assert any(step.startswith("openstack compute service set --enable vm nova-compute") for step in disabled["fix"])
+    agent = _one(document, "check/cloud/agent-admin-down")
+    assert agent["component"] == "neutron-dhcp-agent" and agent["severity"] == "warning"
+    assert "check/cloud/service-down" not in _rules(document)
 
 
 def test_a_compute_host_without_cell_mapping_needs_discover_hosts() -> None:
