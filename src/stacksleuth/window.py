@@ -7,14 +7,12 @@ from the newest line in the bundle, not from now, so it works the same on a sosr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from stacksleuth.durations import duration
 from stacksleuth.errors import UsageError
 
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
             "%Y-%m-%d")
 
@@ -53,10 +51,10 @@ def parse_time(text: str, option: str) -> datetime:
 
 def parse_duration(text: str) -> timedelta:
     """'90m', '2h', '1d', '1h30m' → timedelta; a bad value is a usage error."""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(f"{n}{u}" for n, u in parts) != re.sub(r"\s+", "", text):
+    found = duration(text)
+    if found is None:
         raise UsageError(f"--last {text!r}: expected a duration like 30m, 2h, 1d or 1h30m")
-    return sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
+    return found
 
 
 def _stamp(at: datetime | None) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from stacksleuth.durations import duration
 from stacksleuth.errors import KnowledgeError
 from stacksleuth.patterns import Pattern
 from stacksleuth.yamlfile import load_mapping
@@ -19,8 +19,6 @@ _REQUIRED = {"id", "title", "component", "severity", "symptom", "cause", "fix", 
 _OPTIONAL = {"match", "requires", "when", "stages", "priority", "confidence", "references", "operation", "scope",
              "source", "samples", "threshold", "affects", "unrecovered"}
 _WHEN = {"outcome", "stage", "silent"}
-_DURATION = re.compile(r"(\d+)([smhd])")
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +201,10 @@ def _threshold(data: Any, where: str) -> Threshold | None:
     if "within" not in data:
         return Threshold(count)
     text = str(data["within"])
-    found = _DURATION.fullmatch(text)
-    if not found or int(found.group(1)) == 0:
+    within = duration(text)
+    if within is None:
         raise KnowledgeError(f"{where}:threshold.within must be a duration like 90s, 10m, 1h or 1d, not {text!r}")
-    return Threshold(count, timedelta(**{_UNIT[found.group(2)]: int(found.group(1))}), text)
+    return Threshold(count, within, text)
 
 
 def _affects(data: Any, where: str) -> Affects | None:
