@@ -310,14 +310,14 @@ def test_an_unknown_cloud_name_is_one_line() -> None:
 @pytest.fixture
 def lab() -> Iterator[dict[str, str]]:
     """The live lab's admin environment, holding the lab's lock (another session may be breaking it)."""
-    if not OPENRC.is_file():
-        pytest.skip("the lab is not up here")
-    env = dict(os.environ)
-    for item in shlex.split(OPENRC.read_text().replace("export ", ""), comments=True):
-        key, _, value = item.partition("=")
-        env[key] = value
     with open("/tmp/stacksleuth-lab.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if not OPENRC.is_file():
+            pytest.skip("the lab is not up here")
+        env = dict(os.environ)
+        for item in shlex.split(OPENRC.read_text().replace("export ", ""), comments=True):
+            key, _, value = item.partition("=")
+            env[key] = value
         yield env
 
 
