@@ -12,7 +12,9 @@ from stacksleuth.probes import (
     iscsi,
     kvm,
     libvirt,
+    memcached,
     multipath,
+    netmanagers,
     netpath,
     network,
     openstack,
@@ -28,7 +30,7 @@ from stacksleuth.probes.interface import Outcome, Probe
 
 PROBES: tuple[Probe, ...] = (kvm.probe, libvirt.probe, qemu_logs.probe, snapshots.probe, pools.probe, resources.probe,
                              openstack.probe, network.probe, dns.probe, packages.probe,
-                             multipath.probe, iscsi.probe)
+                             multipath.probe, iscsi.probe, memcached.probe, netmanagers.probe)
 
 
 def check_host(host: Host) -> dict[str, Any]:
