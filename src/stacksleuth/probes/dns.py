@@ -14,6 +14,7 @@ from stacksleuth.findings import Evidence, Finding
 from stacksleuth.probes.explain import explained
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.interface import Check, Outcome, knowledge
+from stacksleuth.probes.processes import running as daemon_running
 
 _SSHD = "/etc/ssh/sshd_config"
 
@@ -116,26 +117,13 @@ def _servers(host: Host) -> Outcome:
                                   name=host.name),))
     stubs = knowledge("dns.yaml")["stub_resolvers"]
     if all(a in stubs for _, a in found):
-        running, seen = _resolved_running(host)
+        running, seen = daemon_running(host, "systemd-resolved", ("systemd-resolved",))
         if running is False:
             return Outcome((Check("dns/servers", "problem", f"{listed}: systemd-resolved's stub, and it is not running"),),
                            (explained("dns.yaml", "stub-without-resolved", "systemd-resolved", evidence, servers=listed, seen=seen),))
         return Outcome((Check("dns/servers", "ok" if running else "info",
                               f"{listed}: systemd-resolved's stub ({seen}); its upstream servers: resolvectl status"),))
     return Outcome((Check("dns/servers", "ok", f"nameserver {listed}"),))
-
-
-def _resolved_running(host: Host) -> tuple[bool | None, str]:
-    """Whether systemd-resolved runs: the process list, else systemd's unit list; None when neither was captured."""
-    ps = host.command("ps")
-    if ps is not None:
-        hit = next((line for line in ps[0].splitlines() if "systemd-resolved" in line and "grep" not in line), None)
-        return hit is not None, f"{ps[1]}: {'systemd-resolved runs' if hit else 'no systemd-resolved process'}"
-    units = host.command("systemctl-units")
-    if units is not None and ".service" in units[0]:
-        line = next((x for x in units[0].splitlines() if "systemd-resolved.service" in x), "")
-        return " running" in line, f"{units[1]}: {' '.join(line.split()) or 'no systemd-resolved.service'}"
-    return None, "no process list captured"
 
 
 def _own_name(host: Host, resolution: Resolution | None, has_dns: bool, slow: float) -> Outcome:

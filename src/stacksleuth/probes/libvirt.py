@@ -9,8 +9,9 @@ import shlex
 from stacksleuth.findings import Evidence, Finding
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.interface import Check, Outcome, finding, knowledge
+from stacksleuth.probes.processes import running as daemon_running
+from stacksleuth.probes.processes import units
 
-_UNIT = re.compile(r"^\W*(?P<unit>[\w@.-]+)\.service\s+(?P<a>\S+)\s+(?P<b>\S+)(?:\s+(?P<c>\S+))?", re.M)
 _GUESTS_FILES = ("/etc/sysconfig/libvirt-guests", "/etc/default/libvirt-guests")
 _DAEMONS = ("libvirtd", "virtqemud")  # the monolithic daemon, or the modular one that replaces it
 _CONF_LINE = re.compile(r"^\s*(?P<key>log_level|log_filters|log_outputs)\s*=\s*(?P<value>.*?)\s*$")
@@ -24,32 +25,11 @@ def probe(host: Host) -> Outcome:
     return Outcome(tuple(c for p in parts for c in p.checks), tuple(f for p in parts for f in p.findings))
 
 
-def _units(host: Host, command: str) -> tuple[dict[str, tuple[str, ...]], str] | None:
-    captured = host.command(command)
-    if captured is None or ".service" not in captured[0]:
-        return None  # systemctl absent, or "System has not been booted with systemd"
-    return {m["unit"]: (m["a"], m["b"], m["c"] or "") for m in _UNIT.finditer(captured[0])}, captured[1]
-
-
-def _running(host: Host, unit: str) -> tuple[bool | None, str]:
-    """Whether a daemon runs, from systemd's unit list, else the process list; None when neither was captured."""
-    units = _units(host, "systemctl-units")
-    if units is not None and unit in units[0]:
-        _, active, sub = units[0][unit]
-        return active == "active", f"{units[1]}: {unit}.service {active} {sub}"
-    ps = host.command("ps")
-    if ps is None:
-        return None, "no systemctl or ps output"
-    names = {part.rsplit("/", 1)[-1] for line in ps[0].splitlines()[1:] for part in line.split()[10:11]}
-    found = sorted(names & set(_DAEMONS))
-    return bool(found), f"{ps[1]}: {', '.join(found) or 'no ' + '/'.join(_DAEMONS)} process"
-
-
 def _enabled(host: Host, unit: str) -> tuple[bool | None, str]:
     """Whether a unit starts at boot: systemd's unit-file list, else the enablement links on disk."""
-    files = _units(host, "systemctl-unit-files")
+    files = units(host, "systemctl-unit-files")
     if files is not None and unit in files[0]:
-        state = files[0][unit][0]
+        state = files[0][unit].columns[0]
         return state in ("enabled", "static", "alias"), f"{files[1]}: {unit}.service {state}"
     links = host.glob(f"/etc/systemd/system/*.target.wants/{unit}.service") + host.glob(f"/etc/rc[2345].d/S*{unit}")
     if links:
@@ -60,7 +40,7 @@ def _enabled(host: Host, unit: str) -> tuple[bool | None, str]:
 
 
 def _daemons(host: Host) -> Outcome:
-    running, where = _running(host, "libvirtd")
+    running, where = daemon_running(host, "libvirtd", _DAEMONS)
     guests, guests_where = _enabled(host, "libvirt-guests")
     checks = (Check("libvirt/libvirtd-running", {True: "ok", False: "problem", None: "skipped"}[running], where),
               Check("libvirt/libvirt-guests-enabled", {True: "ok", False: "problem", None: "skipped"}[guests], guests_where))

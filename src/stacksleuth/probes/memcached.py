@@ -16,6 +16,7 @@ from stacksleuth.probes.host import Host
 from stacksleuth.probes.ini import parse_ini
 from stacksleuth.probes.interface import Check, Outcome, knowledge
 from stacksleuth.probes.openstack import CONFIG_FILES
+from stacksleuth.probes.processes import processes
 
 _ANY = {"", "0.0.0.0", "::", "*", "[::]"}
 _STAT = re.compile(r"^\s*(?:STAT\s+)?(?P<key>[a-z_][a-z0-9_:]*)\s+(?P<value>\S.*?)\s*$")
@@ -77,22 +78,16 @@ def options(args: list[str]) -> tuple[int | None, int | None, tuple[str, ...]]:
 
 def running(host: Host) -> tuple[list[Instance], str] | None:
     """The memcached processes of `ps` (live or captured) and where the list came from; None without a ps."""
-    ps = host.command("ps")
+    ps = processes(host)
     if ps is None:
         return None
-    text, where = ps
+    listed, where = ps
     data = knowledge("memcached.yaml")
     found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split(None, 10)
-        if len(fields) < 11 or fields[0] == "USER":
-            continue
-        args = fields[10].split()
-        if not args or args[0].rsplit("/", 1)[-1] != "memcached":
-            continue
-        limit, port, listen = options(args[1:])
+    for process in (p for p in listed if p.name == "memcached"):
+        limit, port, listen = options(process.args)
         origin = f", -c {limit} on its command line" if limit else ", memcached's default: no -c on its command line"
-        found.append(Instance(where, number, fields[10].strip(), limit or int(data["default_limit"]), origin,
+        found.append(Instance(where, process.line, process.command, limit or int(data["default_limit"]), origin,
                               port or int(data["default_port"]), listen, True))
     return found, where
 

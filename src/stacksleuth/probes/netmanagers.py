@@ -6,7 +6,6 @@ takes an interface from `nmcli dev` (live or sosreport's capture), else from its
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass
 
 from stacksleuth.findings import Evidence, Finding
@@ -15,8 +14,8 @@ from stacksleuth.probes.explain import explained
 from stacksleuth.probes.host import Host
 from stacksleuth.probes.interface import Check, Outcome, knowledge
 from stacksleuth.probes.netclaims import Claim, NMSettings
+from stacksleuth.probes.processes import Process, Unit, processes, units
 
-_UNIT = re.compile(r"^\W*(?P<unit>[\w@.-]+\.service)\s+(?P<a>\S+)\s+(?P<b>\S+)(?:\s+(?P<c>\S+))?", re.M)
 _ON = ("running", "active", "enabled")
 _FINDING = {"ifupdown": "nm-and-ifupdown", "network-scripts": "nm-and-network-scripts",
             "systemd-networkd": "nm-and-networkd", "netplan": "nm-and-networkd"}
@@ -36,51 +35,37 @@ class Service:
 
 def services(host: Host) -> dict[str, Service]:
     """Each manager of knowledge's `services`: its process in `ps`, else systemd's unit and unit-file lists."""
-    ps = host.command("ps")
-    units = _units(host, "systemctl-units")
-    files = _units(host, "systemctl-unit-files")
+    ps = processes(host)
+    listed = units(host, "systemctl-units")
+    files = units(host, "systemctl-unit-files")
     found = {}
     for name, spec in knowledge("network-managers.yaml")["services"].items():
-        found[name] = _service(host, name, spec, ps, units, files)
+        found[name] = _service(host, name, spec, ps, listed, files)
     return found
 
 
-def _units(host: Host, command: str) -> tuple[dict[str, tuple[int, str, str, str]], str] | None:
-    captured = host.command(command)
-    if captured is None or ".service" not in captured[0]:
-        return None
-    table = {}
-    for number, line in enumerate(captured[0].splitlines(), 1):
-        if m := _UNIT.match(line):
-            table[m["unit"]] = (number, m["a"], m["b"], m["c"] or "")
-    return table, captured[1]
-
-
-def _service(host: Host, name: str, spec: dict[str, list[str]], ps: tuple[str, str] | None,
-             units: tuple[dict[str, tuple[int, str, str, str]], str] | None,
-             files: tuple[dict[str, tuple[int, str, str, str]], str] | None) -> Service:
+def _service(host: Host, name: str, spec: dict[str, list[str]], ps: tuple[list[Process], str] | None,
+             listed: tuple[dict[str, Unit], str] | None, files: tuple[dict[str, Unit], str] | None) -> Service:
     if ps is not None:
-        for number, line in enumerate(ps[0].splitlines(), 1):
-            fields = line.split(None, 10)
-            if len(fields) == 11 and fields[10].split()[0].rsplit("/", 1)[-1] in spec["processes"]:
-                command = fields[10].strip()
-                return Service(name, "running", f"{ps[1]} line {number}: {command}", Evidence(host.name, ps[1], number, command))
-    for table, listing in ((units, "units"), (files, "unit-files")):
+        for process in ps[0]:
+            if process.name in spec["processes"]:
+                return Service(name, "running", f"{ps[1]} line {process.line}: {process.command}",
+                               Evidence(host.name, ps[1], process.line, process.command))
+    for table, listing in ((listed, "units"), (files, "unit-files")):
         for unit in spec["units"] if table is not None else []:
-            if table is not None and unit in table[0] and (state := _unit_state(listing, table[0][unit])):
-                number, a, b, c = table[0][unit]
-                text = " ".join(x for x in (unit, a, b, c) if x)
-                return Service(name, state, f"{table[1]}: {text}", Evidence(host.name, table[1], number, text))
+            row = table[0].get(unit.removesuffix(".service")) if table is not None else None
+            if table is not None and row is not None and (state := _unit_state(listing, row)):
+                return Service(name, state, f"{table[1]}: {row.text}", Evidence(host.name, table[1], row.line, row.text))
     if ps is not None and spec["processes"]:
         return Service(name, "stopped", f"no {spec['processes'][0]} process in {ps[1]}", None)
     return Service(name, "unknown", "no process or systemd unit list says", None)
 
 
-def _unit_state(listing: str, row: tuple[int, str, str, str]) -> str:
+def _unit_state(listing: str, row: Unit) -> str:
     """`systemctl list-units` (load, active, sub): active or nothing; `list-unit-files` (state, preset): enabled/disabled."""
     if listing == "units":
-        return "active" if row[2] == "active" else ""
-    return {"enabled": "enabled", "disabled": "disabled", "masked": "disabled"}.get(row[1], "")
+        return "active" if row.columns[1] == "active" else ""
+    return {"enabled": "enabled", "disabled": "disabled", "masked": "disabled"}.get(row.columns[0], "")
 
 
 # --- the probe ---------------------------------------------------------------------------------------------
