@@ -109,7 +109,7 @@ def server_answers(conn: Any, uuid: str) -> Answers:
 def save(answers: Answers, path: Path) -> None:
     """Write a capture; it holds API answers only, never the token or the password."""
     try:
-        path.write_text(json.dumps(answers, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except OSError as exc:
         raise SourceError(f"{path}: cannot write ({exc.strerror})") from exc
 
