@@ -1,7 +1,7 @@
 #!/bin/bash
 # Capture the host roots under tests/data/host/netmanagers/: NetworkManager 1.42 of Debian 12 run from its packages
 # (apt-get download + dpkg -x, nothing installed) next to ifupdown or systemd-networkd, in network, PID and mount
-# namespaces of its own (unshare): an overlay puts the unpacked packages over /usr and the case's files over /etc
+# namespaces of its own (unshare, with its own hostname: NetworkManager sets it from DHCP): an overlay puts the unpacked packages over /usr and the case's files over /etc
 # (read-only, so nothing of the host's /etc can be written), /run is a tmpfs, a private dbus-daemon is the system bus,
 # /sys is remounted read-only (NetworkManager then takes the namespace's devices as in a container, without udev).
 # The one device, eth0, is a veth whose peer sits in another namespace.
@@ -89,7 +89,7 @@ units() {  # case, units to enable: systemctl --root over the packages' unit fil
   systemctl --root="$sd" enable "${@:2}" 2> /dev/null
   systemctl --root="$sd" list-unit-files --no-pager --plain > "$OUT/$1/sos_commands/systemd/systemctl_list-unit-files"
 }
-run() { unshare --net --pid --mount --fork --mount-proc "$0" inner "$S" "$OUT/$1" "${2:-}"; }
+run() { unshare --uts --net --pid --mount --fork --mount-proc "$0" inner "$S" "$OUT/$1" "${2:-}"; }
 
 new_root ifupdown-nm-default
 cp -r "$S/render/debian-eni/etc/network/interfaces.d" "$OUT/ifupdown-nm-default/etc/network/"
