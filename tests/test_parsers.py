@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, diagnose_json
 from stacksleuth.events import COLUMNS, Event
 from stacksleuth.parsers import oslo
 from stacksleuth.parsers.interface import FileMeta, ParseStats
-from stacksleuth.parsers.registry import PARSERS
+from stacksleuth.parsers.registry import PARSERS, sniff
+from stacksleuth.sources.discover import service_for
 
 META = FileMeta("node1", "var/log/x.log", "nova-compute", 2022)
 
@@ -213,6 +214,19 @@ def test_os_log_merger_tool_lines() -> None:
 def test_rabbit_startup_files_are_plain_records() -> None:
     events, _ = parse("plain", "  ##  ##      RabbitMQ 3.8.2\n\nstarting queue supervisor and queue recovery    ...BOOT ERROR: FAILED\n")
     assert [e.level for e in events] == ["INFO", "ERROR"]
+
+
+def test_guest_console_log_is_one_record_a_line() -> None:
+    """A guest's console.log (nova's serial console file, here the lab guest's with CRLF ends) has no header
+    to fold under: each line is a record, so a rule's evidence is the failing DHCP line, not the boot banner."""
+    case = ROOT / "corpus" / "lab" / "dhcp-agent-down-guest"
+    (console,) = case.glob("*console.log")
+    assert sniff(console, service_for((console.name,))) == "plain"
+    code, doc = diagnose_json(case)
+    (finding,) = [f for f in doc["findings"] if f["rule"] == "network/guest-no-dhcp-lease"]
+    (evidence,) = finding["evidence"]
+    assert evidence["line"] == 9 and evidence["text"] == "udhcpc: no lease, failing"
+    assert code == 1 and doc["parse"]["unparsed"] == 0
 
 
 def test_lab_sample_annotations_are_their_own_records() -> None:

@@ -1,4 +1,5 @@
-"""Whole-file free text with no per-line format, picked by file name: RabbitMQ's `startup_log`/`startup_err`.
+"""Whole-file free text with no per-line format, picked by file name: RabbitMQ's `startup_log`/`startup_err`
+and a guest's serial `console.log` (kernel, udhcpc and cloud-init lines with no time of their own).
 
 Real samples (hotsos fake_data_root/rabbitmq/var/log/rabbitmq/):
 

@@ -31,8 +31,9 @@ _BY_SERVICE = {"qemu": "qemu", "libvirtd": "libvirtd", "virtqemud": "libvirtd", 
                "ovs-vswitchd": "vlog", "ovsdb-server": "vlog", "ovsdb-server-nb": "vlog", "ovsdb-server-sb": "vlog",
                "ovn-controller": "vlog", "ovn-northd": "vlog", "ovs-ctl": "vlog", "dnsmasq": "dnsmasq",
                "syslog": "syslog", "kernel": "syslog", "journal": "syslog"}
-#: Services whose files have no line format at all: chosen by name, never by content.
-_FORCED = {"rabbitmq-startup": "plain"}
+#: Services whose files have no line format at all: chosen by name, never by content. A guest's console.log
+#: (nova's serial console file) is one line per record so that evidence points at the DHCP or metadata line.
+_FORCED = {"rabbitmq-startup": "plain", "console": "plain"}
 
 _SNIFF_LINES = 40
 
