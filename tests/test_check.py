@@ -100,7 +100,7 @@ def test_libvirt_guests_start_and_suspend_is_fine(tmp_path: Path) -> None:
 def test_log_level_is_deprecated_use_log_filters(tmp_path: Path) -> None:
     conf = (DATA / "libvirtd.conf").read_text().replace("#log_level = 3", "log_level = 1")
     finding = _rules(_check(str(_root(tmp_path, libvirtd=conf)))[1])["check/libvirt/log-level-deprecated"]
-    assert "4.4.0" in finding["cause"] and 'log_filters="1:qemu 1:libvirt' in finding["fix"][0]
+    assert "4.4.0" in finding["cause"] and 'log_filters="3:remote 4:event' in finding["fix"][0]
     assert finding["evidence"][0]["text"] == "log_level = 1"
 
 

@@ -15,7 +15,6 @@ from stacksleuth.probes.processes import units
 _GUESTS_FILES = ("/etc/sysconfig/libvirt-guests", "/etc/default/libvirt-guests")
 _DAEMONS = ("libvirtd", "virtqemud")  # the monolithic daemon, or the modular one that replaces it
 _CONF_LINE = re.compile(r"^\s*(?P<key>log_level|log_filters|log_outputs)\s*=\s*(?P<value>.*?)\s*$")
-_FILTERS = '"1:qemu 1:libvirt 4:object 4:json 4:event 1:util"'
 _OUTPUTS = '"1:file:/var/log/libvirt/libvirtd.log"'
 
 
@@ -100,8 +99,10 @@ def _logging(host: Host) -> Outcome:
     summary = ", ".join(e.text for e in found.values()) or "logging settings all default"
     if "log_level" not in found:
         return Outcome((Check("libvirt/libvirtd-logging", "ok", summary),))
-    fix = [f"remove log_level; set log_filters={_FILTERS} (debug for qemu/libvirt/util, errors only for the noisy "
-           f"object/json/event code)", f"and log_outputs={_OUTPUTS} so it is written to a file, not journald",
+    filters = knowledge("debug-logging.yaml")["filters"]  # the set `check debug-logging on` applies
+    fix = [f'remove log_level; set log_filters="{filters}" (libvirt\'s recommended set: debug everywhere except the '
+           f"noisy RPC/event/JSON/D-Bus code; the older short form is \"1:qemu 1:libvirt 4:object 4:json 4:event 1:util\")",
+           f"and log_outputs={_OUTPUTS} so it is written to a file, not journald",
            "systemctl restart libvirtd  # or at runtime, no restart, undone exactly by `off`: "
            "stacksleuth check debug-logging on"]
     cause = ("libvirtd.conf sets log_level, deprecated since libvirt 4.4.0 and 'strongly discouraged': level 1 logs "
