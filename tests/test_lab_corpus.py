@@ -64,6 +64,13 @@ def test_corpus_is_small_and_complete() -> None:
             assert (d / name).is_file(), f"{d.name}: {name} listed but missing"
 
 
+def test_readme_lists_every_captured_scenario() -> None:
+    """The README's Lab table is where an operator looks up what a scenario breaks and what it must find."""
+    readme = (ROOT / "README.md").read_text()
+    missing = [p.parent.name for p in CORPUS.glob("*/scenario.json") if f"| `{p.parent.name}` |" not in readme]
+    assert not missing, f"README's Lab table lacks {missing}"
+
+
 def test_every_scenario_loads_and_restores_what_it_injects() -> None:
     found = scenarios.load_all()
     assert len(found) >= 15
