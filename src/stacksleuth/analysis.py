@@ -1,4 +1,4 @@
-"""The main job, start to end: sources → parsers → index → operations → diagnosis.
+"""The main job, start to end: sources → parsers → index → operations → diagnosis (with any saved cloud answers).
 
 `Analysis` owns the temporary index of one bundle; the CLI's commands ask it questions.
 """
@@ -17,6 +17,7 @@ from stacksleuth.correlate.operations import Operation, build_operations, settle
 from stacksleuth.diagnose.affected import Spared, host_packages, set_aside
 from stacksleuth.diagnose.engine import diagnose
 from stacksleuth.diagnose.rulebook import Rule, load_rules
+from stacksleuth.diagnose.saved_cloud import SavedCloud, rank, read_saved
 from stacksleuth.diagnose.silence import silent_services
 from stacksleuth.diagnose.timing import slow_stages
 from stacksleuth.diagnose.verbatim import verbatim
@@ -43,6 +44,7 @@ class Analysis:
     window: Window = field(default_factory=Window)
     scope: dict[str, Any] = field(default_factory=dict)  # what --since/--until/--last/--about left out
     spared: list[Spared] = field(default_factory=list)  # known bugs not raised: the hosts have the fix
+    saved: list[SavedCloud] = field(default_factory=list)  # saved `check cloud` answers in the bundle, reasoned on
 
     @classmethod
     def open(cls, paths: list[Path], workers: int | None = None, progress: Progress | None = None,
@@ -63,9 +65,11 @@ class Analysis:
             analysis.scope.update(since=since, until=until, events_outside=store.keep_between(since, until))
         analysis.problems = list(inventory.problems) + [r.error for r in reports if r.error]
         for state in inventory.states:
-            error = read_state(state.path, analysis.captured)
+            error = read_state(state.path, analysis.captured) if state.fmt == "state" else None
             if error:
                 analysis.problems.append(error)
+        analysis.saved, unread = read_saved(inventory.states)
+        analysis.problems += unread
         return analysis
 
     def close(self) -> None:
@@ -105,6 +109,7 @@ class Analysis:
         findings += silent_services(self.store, ops)
         findings += slow_stages(self.store, ops)
         findings.sort(key=Finding.sort_key)
+        findings = rank(findings, [f for saved in self.saved for f in saved.findings], ops)
         if self.window.about is not None:
             ops, findings = self._about(self.window.about, ops, findings)
         return ops, verbatim(findings, {log.display: log.path for log in self.inventory.logs})
@@ -158,6 +163,7 @@ def report_document(analysis: Analysis, ops: list[Operation], findings: list[Fin
         "parse": analysis.parse_summary(),
         "scope": analysis.scope,
         "spared": [s.to_json() for s in analysis.spared],
+        "saved_answers": [s.to_json() for s in analysis.saved],
     }
 
 

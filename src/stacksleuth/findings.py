@@ -45,6 +45,7 @@ class Finding:
     evidence: tuple[Evidence, ...]
     count: int = 1  # how many matching events the bundle holds
     related: tuple[str, ...] = field(default_factory=tuple)  # other rules that matched the same operation
+    origin: str = ""  # not from the logs: what it was read from (a saved `check cloud` capture); "" for logs
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for the JSON report."""
@@ -52,6 +53,8 @@ class Finding:
         data["fix"] = list(self.fix)
         data["related"] = list(self.related)
         data["evidence"] = [asdict(e) for e in self.evidence]
+        if not self.origin:
+            del data["origin"]  # findings from logs (and `check`'s own) keep the keys they always had
         return data
 
     def sort_key(self) -> tuple[int, int, float]:

@@ -59,7 +59,8 @@ def cli() -> None:
               "id) and their findings.")
 def diagnose(paths: tuple[Path, ...], as_json: bool, html_out: Path | None, workers: int | None,
              since: str | None, until: str | None, last: str | None, about: str | None) -> None:
-    """Diagnose every failed or stuck operation in PATHS (directories, sosreports, tarballs, a host's /var/log).
+    """Diagnose every failed or stuck operation in PATHS (directories, sosreports, tarballs, a host's /var/log),
+    with the cloud's API answers when a `check cloud --save` file is among them.
 
     Exit code 0: nothing wrong found; 1: problems found; 2: bad usage or unreadable input.
     """

@@ -78,6 +78,9 @@ def ingest(files: list[LogFile], parts_dir: Path, workers: int | None = None,
     to set up, and bundles have hundreds of small logs); a big plain file is split into byte ranges.
     """
     parts_dir.mkdir(parents=True, exist_ok=True)
+    if not files:  # captured state only (server show, saved cloud answers): an empty index, not a missing one
+        parse_files([], parts_dir / "empty.parquet")
+        return []
     total = sum(_size(f.path) for f in files)
     serial = total < PARALLEL_THRESHOLD or len(files) == 1 and _size(files[0].path) < 2 * RANGE_BYTES
     count = 1 if serial else workers or os.cpu_count() or 1

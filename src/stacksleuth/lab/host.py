@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -92,6 +93,12 @@ def osc(*args: str, check: bool = True, timeout: float = 180) -> subprocess.Comp
     if check and proc.returncode != 0:
         raise LabError(f"openstack {' '.join(args)}: {(proc.stderr or proc.stdout).strip()[-500:]}")
     return proc
+
+
+def stacksleuth(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`stacksleuth ARGS` as the lab's admin (its openrc, as `osc`), from this same installation."""
+    return subprocess.run([sys.executable, "-m", "stacksleuth", *args], check=False, capture_output=True, text=True,
+                          env=_os_env(), timeout=timeout)
 
 
 def osc_json(*args: str, check: bool = True) -> Any:

@@ -19,7 +19,10 @@ import yaml
 from stacksleuth.lab import host, injectors, logs
 from stacksleuth.lab.host import LabError
 
-_KEYS = {"name", "breaks", "story", "inject", "trigger", "wait", "expect", "settle", "references", "xfail"}
+_KEYS = {"name", "breaks", "story", "inject", "trigger", "wait", "expect", "settle", "references", "xfail", "collect"}
+#: what a scenario may collect besides the logs (opt-in): `cloud`: the `check cloud --save` answers
+_COLLECT = {"cloud"}
+CLOUD_ANSWERS = "check-cloud.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Scenario:
     settle: float = 3.0
     references: tuple[str, ...] = field(default_factory=tuple)
     xfail: str = ""  # why the current engine cannot diagnose it yet (the corpus test is marked xfail)
+    collect: dict[str, bool] = field(default_factory=dict)  # extra captures: {cloud: true} saves CLOUD_ANSWERS
 
 
 def scenario_dir() -> Path:
@@ -55,11 +59,14 @@ def load(path: Path) -> Scenario:
             raise LabError(f"{path.name}: bad inject step {step!r} (known: {', '.join(sorted(injectors.INJECTORS))})")
     if len(data["trigger"]) != 1 or set(data["trigger"]) - {"boot", "command", "volume"}:
         raise LabError(f"{path.name}: trigger is one of `boot`, `command`, `volume`")
+    collect = data.get("collect") or {}
+    if not isinstance(collect, dict) or set(collect) - _COLLECT or not all(isinstance(v, bool) for v in collect.values()):
+        raise LabError(f"{path.name}: collect is a mapping of {', '.join(sorted(_COLLECT))} to true/false, not {collect!r}")
     return Scenario(
         name=data["name"], breaks=str(data["breaks"]).strip(), story=str(data.get("story", "")).strip(),
         inject=tuple(data["inject"] or ()), trigger=dict(data["trigger"]), wait=dict(data.get("wait") or {}),
         expect=dict(data["expect"]), settle=float(data.get("settle", 3)),
-        references=tuple(data.get("references") or ()), xfail=str(data.get("xfail") or ""),
+        references=tuple(data.get("references") or ()), xfail=str(data.get("xfail") or ""), collect=dict(collect),
     )
 
 
@@ -240,6 +247,21 @@ def _server_state(name: str, out: Path) -> dict[str, Any]:
             "fault": fault.get("message") if isinstance(fault, dict) else None}
 
 
+def save_cloud_answers(out: Path) -> dict[str, Any]:
+    """OUT/check-cloud.json: `check cloud --save` as the lab's admin, taken while the fault is still injected, so
+    that `diagnose OUT` also reads the cloud's own view (a stale catalog entry no service logs)."""
+    path = out / CLOUD_ANSWERS
+    command = ["check", "cloud", "--json", "--save", str(path)]
+    try:
+        proc = host.stacksleuth(*command)
+    except subprocess.TimeoutExpired as exc:
+        return {"command": f"stacksleuth {' '.join(command)}", "exit": None, "error": f"timed out ({exc})"}
+    record: dict[str, Any] = {"command": f"stacksleuth {' '.join(command[:-1])} {CLOUD_ANSWERS}", "exit": proc.returncode}
+    if proc.returncode not in (0, 1) or not path.is_file():  # 1: it found problems, as it should while broken
+        record["error"] = (proc.stderr or proc.stdout).strip()[-500:] or "no capture written"
+    return record
+
+
 def _user_saw(server: dict[str, Any], trigger: dict[str, Any], volume: dict[str, Any] | None = None) -> str | None:
     """What the user was shown: the volume's status, the server's fault, else its state, plus the client's error."""
     parts = []
@@ -386,7 +408,11 @@ def run(scenario: Scenario, out: Path, say: Callable[[str], None] = print) -> di
         if volume is not None:
             record["volume"] = volume
         record["user_saw"] = _user_saw(server, record.get("trigger_result", {}), volume)
-        record["files"] = sorted(files + [p.name for p in [*out.glob("server-*.json"), *out.glob("volume-*.json")]])
+        if scenario.collect.get("cloud"):  # after the logs were copied: its API calls are not part of them
+            say(f"save the cloud's API answers into {CLOUD_ANSWERS}")
+            record["cloud_answers"] = save_cloud_answers(out)
+        states = [*out.glob("server-*.json"), *out.glob("volume-*.json"), *out.glob(CLOUD_ANSWERS)]
+        record["files"] = sorted(files + [p.name for p in states])
     finally:
         say("restore")
         delete_lab_servers()

@@ -17,6 +17,10 @@ _CALLS = {"compute_services": "GET compute /os-services", "volume_services": "GE
           "network_agents": "GET network /agents", "hypervisors": "GET compute /os-hypervisors/detail",
           "resource_providers": "GET placement /resource_providers", "catalog": "GET identity /services + /endpoints",
           "quotas": "GET compute, network, block-storage quotas", "names": "GET servers, images, flavors, networks"}
+# the saved answers behind the checks whose evidence names several calls (the others are one answer, same key)
+_READ_FROM = {"catalog": ("identity_services", "identity_endpoints", "token_catalog"),
+              "quotas": ("compute_quota", "network_quota", "volume_quota"),
+              "names": ("servers", "images", "flavors", "networks")}
 _QUOTA_OWNER = {"compute": "nova-api", "network": "neutron-server", "volume": "cinder-api"}
 _UTF8 = re.compile(r"(?i)utf-?8")
 
@@ -26,6 +30,13 @@ def check(facts: CloudFacts) -> Outcome:
     parts = [_apis(facts), _services(facts, "compute"), _services(facts, "volume"), _agents(facts), _hosts(facts),
              _catalog(facts), _quotas(facts), _names(facts)]
     return Outcome(tuple(c for p in parts for c in p.checks), tuple(f for p in parts for f in p.findings))
+
+
+def answer_keys(call: str) -> tuple[str, ...]:
+    """The keys of the saved answers an evidence line naming `call` was read from (to point into a capture);
+    an unreachable API's evidence names its call as the capture does, so it has none here."""
+    key = next((k for k, c in _CALLS.items() if c == call), None)
+    return () if key is None else _READ_FROM.get(key, (key,))
 
 
 def _spec() -> dict[str, Any]:
@@ -55,14 +66,30 @@ def _apis(facts: CloudFacts) -> Outcome:
         service = failed.call.split()[1]
         if failed.status is None or failed.status >= 500:
             unreachable.setdefault(service, failed)
+    duplicated = _duplicated_urls(facts)
     for service, failed in sorted(unreachable.items()):
         error = failed.error if failed.status is None else f"HTTP {failed.status}: {failed.error}"
         checks.append(Check(f"cloud/api:{service}", "problem", f"{failed.call}: {error}"))
-        findings.append(_make("api-unreachable", {"service": service, "daemon": daemons.get(service, service),
-                                                  "call": failed.call, "error": error,
-                                                  "endpoint": failed.endpoint or "<its endpoint URL>"},
-                              [Evidence(facts.source.region, failed.call, 0, error)], daemons.get(service, service)))
+        values = {"service": service, "daemon": daemons.get(service, service), "call": failed.call, "error": error,
+                  "endpoint": failed.endpoint or "<its endpoint URL>"}
+        made = _make("api-unreachable", values, [Evidence(facts.source.region, failed.call, 0, error)],
+                     daemons.get(service, service))
+        stale = next((url for url in duplicated if url in (failed.endpoint or "") + " " + failed.error), None)
+        if stale is not None:  # the client picked a duplicated catalog entry's URL: the catalog finding leads
+            made = replace(made, confidence=0.6,
+                           cause=made.cause + " " + _spec()["api_behind_duplicate"].format(url=stale, **values))
+        findings.append(made)
     return Outcome(tuple(checks), tuple(findings))
+
+
+def _duplicated_urls(facts: CloudFacts) -> set[str]:
+    """The endpoint URLs of catalog service types listed more than once with endpoints (catalog-duplicate)."""
+    by_type: dict[str, list[Any]] = {}
+    for entry in facts.catalog or ():
+        if entry.endpoints:
+            by_type.setdefault(entry.type, []).append(entry)
+    return {p.url.rstrip("/") for entries in by_type.values() if len(entries) > 1 for e in entries for p in e.endpoints
+            if p.url}
 
 
 def _not_read(facts: CloudFacts, check_id: str, *keys: str) -> Check:

@@ -1,17 +1,15 @@
 """The only module that talks to a cloud: openstacksdk authenticates (OS_* variables or clouds.yaml, as the
 `openstack` client does) and finds each API in the catalog; the answers are kept as the APIs sent them (JSON
 bodies, keyed by call), so the reasoning runs the same on a live cloud and on a saved capture
-(`--save FILE`, `--from FILE`). cloud_facts.py turns these answers into dataclass facts.
+(`--save FILE`, `--from FILE`: cloud_capture.py). cloud_facts.py turns these answers into dataclass facts.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,9 +17,11 @@ import openstack
 from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as sdk
 
-from stacksleuth.errors import SourceError, StacksleuthError
+from stacksleuth.errors import StacksleuthError
+from stacksleuth.probes.cloud_capture import ANSWERS_SCHEMA, Answers, load, save
 
-ANSWERS_SCHEMA = "stacksleuth/cloud-answers/v1"
+__all__ = ["ANSWERS_SCHEMA", "Answers", "CloudError", "cloud_answers", "connect", "load", "save", "server_answers"]
+
 _TIMEOUT = 30  # seconds per call: a black-holed API must not hang the check
 _PAGE = 500  # items per list call; lists are followed by marker, at most _PAGES pages
 _PAGES = 20
@@ -39,9 +39,6 @@ _ERRNO = re.compile(r"(\[Errno -?\d+\] [^'\")]+|timed out|Name or service not kn
 
 class CloudError(StacksleuthError):
     """The cloud cannot be reached or refuses our credentials (one line, exit code 2)."""
-
-
-Answers = dict[str, Any]
 
 
 def connect(cloud: str | None) -> Any:
@@ -104,27 +101,6 @@ def server_answers(conn: Any, uuid: str) -> Answers:
         for volume in server.get("os-extended-volumes:volumes_attached", []):
             answers[f"volume {volume['id']}"] = _get(conn, "block-storage", f"/volumes/{volume['id']}", None)
     return _envelope(conn, "server", answers)
-
-
-def save(answers: Answers, path: Path) -> None:
-    """Write a capture; it holds API answers only, never the token or the password."""
-    try:
-        path.write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot write ({exc.strerror})") from exc
-
-
-def load(path: Path, kind: str) -> Answers:
-    """A capture written by `--save`, checked to be of `kind` (cloud or server)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"{path}: not a stacksleuth cloud capture ({exc})") from exc
-    if not isinstance(data, dict) or data.get("schema") != ANSWERS_SCHEMA:
-        raise SourceError(f"{path}: not a stacksleuth cloud capture (no schema {ANSWERS_SCHEMA})")
-    if data.get("kind") != kind:
-        raise SourceError(f"{path}: a capture of `check {data.get('kind')}`, not of `check {kind}`")
-    return data
 
 
 def _envelope(conn: Any, kind: str, answers: Answers) -> Answers:

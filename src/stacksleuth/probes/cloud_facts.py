@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stacksleuth.probes.cloud_api import Answers
+from stacksleuth.probes.cloud_capture import Answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,11 @@ class Source:
     project: str
     captured_at: str
     locale: dict[str, str | None]
+
+    def describe(self, more: str = "") -> str:
+        """The cloud as reports name it: `cloud URL (project P, region R[; more])`."""
+        return (f"cloud {self.auth_url or '?'} (project {self.project or '?'}, region {self.region or '-'}"
+                + (f"; {more})" if more else ")"))
 
 
 @dataclass(frozen=True, slots=True)

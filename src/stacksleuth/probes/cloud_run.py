@@ -41,6 +41,5 @@ def _answers(kind: str, os_cloud: str | None, replay: Path | None, save: Path | 
 
 def _source(source: Source, replay: Path | None) -> dict[str, Any]:
     """Which cloud, and the capture file when the answers were read from one."""
-    where = f"cloud {source.auth_url or '?'} (project {source.project or '?'}, region {source.region or '-'}"
-    where += f"; answers captured {source.captured_at}, read from {replay})" if replay else ")"
+    where = source.describe(f"answers captured {source.captured_at}, read from {replay}" if replay else "")
     return {"host": None, "root": str(replay) if replay else None, "live": replay is None, "cloud": where}

@@ -31,13 +31,18 @@ def render_diagnosis(console: Console, document: dict[str, Any]) -> None:
     if "about" in scope:
         console.print(f"about {scope['about']}: {scope['other_operations']} other operation(s) and "
                       f"{scope['other_findings']} other finding(s) left out (run without --about to see them)")
+    for saved in document.get("saved_answers", []):
+        console.print(_saved_line(saved))
     for spared in document.get("spared", []):
         installed = ", ".join(f"{v} on {h}" for h, v in spared["versions"].items())
         console.print(f"not raised: {spared['rule']} (a known bug): {spared['package']} {installed} has the fix")
     if not findings and "about" in scope and not document["operations"]:
         console.print(Panel(f"No operation in the bundle involves {scope['about']}.", expand=False))
     elif not findings:
-        console.print(Panel("[green]No problem found.[/green] Every operation in the bundle completed.", expand=False))
+        read = any(s["read"] for s in document.get("saved_answers", []))
+        also = ", and the saved cloud API answers show no problem" if read else ""
+        console.print(Panel(f"[green]No problem found.[/green] Every operation in the bundle completed{also}.",
+                            expand=False))
     for number, finding in enumerate(findings, 1):
         console.print(_finding_panel(number, finding))
     ops = document["operations"]
@@ -48,6 +53,15 @@ def render_diagnosis(console: Console, document: dict[str, Any]) -> None:
         if troubled:
             console.print(_operations_table(troubled))
     _print_parse_problems(console, parse)
+
+
+def _saved_line(saved: dict[str, Any]) -> str:
+    """One line per saved `check cloud|server --save` capture found in the bundle."""
+    if not saved["read"]:
+        return f"{_escape(saved['file'])}: {_escape(saved['note'])}"
+    problems = sum(1 for c in saved["checks"] if c["status"] == "problem")
+    return (f"saved cloud API answers {_escape(saved['file'])}, captured at {saved['captured_at']} from "
+            f"{_escape(saved['cloud'])}: {len(saved['checks'])} checks, {problems} with a problem")
 
 
 def _finding_panel(number: int, f: dict[str, Any]) -> Panel:
@@ -62,6 +76,7 @@ def _finding_panel(number: int, f: dict[str, Any]) -> Panel:
         ) if part
     )
     body = [
+        *([Text(f"From {f['origin']}", style="bold magenta")] if f.get("origin") else []),
         Text.from_markup(where),
         Text.from_markup(f"[bold]User saw:[/bold] {_escape(f['symptom'])}"),
         Text.from_markup(f"[bold]Cause:[/bold] {_escape(f['cause'])}"),

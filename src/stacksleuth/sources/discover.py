@@ -18,12 +18,15 @@ from pathlib import Path
 
 from stacksleuth.errors import SourceError
 from stacksleuth.parsers.registry import sniff
+from stacksleuth.probes.cloud_capture import kind_of
 from stacksleuth.services import service_for
-from stacksleuth.sources.interface import Inventory, LogFile
+from stacksleuth.sources.interface import SAVED_ANSWERS, Inventory, LogFile
 from stacksleuth.sources.openers import open_binary, open_text
 
 _ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 _STATE_NAMES = ("server-show.json", "server-event.json")
+# names `check cloud --save FILE` is often given; any other file is one too when its content says so
+_CAPTURE_NAMES = (".json", ".txt")
 _NOT_LOGS = (".conf", ".ini", ".json", ".yaml", ".yml", ".py", ".pyc", ".data", ".tsv", ".csv", ".md", ".txt", ".sh",
              ".rst", ".html", ".placeholder")
 # not logs: zipkin trace dumps and fault descriptions (DESSERT lab), project documents
@@ -226,6 +229,22 @@ def _walk(root: Path, host: str, prefix: str, inventory: Inventory) -> None:
         _add(path, host, root, prefix + str(path.relative_to(root)), inventory)
 
 
+def _saved_answers(path: Path, host: str, display: str, named: bool, inventory: Inventory) -> bool:
+    """A saved `check cloud|server --save` capture, known by its content (`schema`, `kind`) whatever its name:
+    captured state, not a log. A file not `named` like one (.json, .txt) must look as `--save` writes it (`{` alone
+    on the first line), so that JSON-lines logs are not read twice. True when the file was taken (or reported
+    unreadable)."""
+    try:
+        kind = kind_of(path, pretty_only=not named)
+    except SourceError as exc:
+        inventory.problems.append(f"{str(exc).replace(str(path), display)}, skipped")
+        return True
+    if kind is None:
+        return False
+    inventory.states.append(LogFile(host, path, display, "cloud-api", SAVED_ANSWERS[kind]))
+    return True
+
+
 def _add(path: Path, host: str, root: Path, display: str, inventory: Inventory) -> None:
     """Classify one file: a log (with its parser), captured state, or something we do not read."""
     name = path.name
@@ -233,7 +252,12 @@ def _add(path: Path, host: str, root: Path, display: str, inventory: Inventory) 
     if name in _STATE_NAMES or name.endswith(tuple(f"__{s}" for s in _STATE_NAMES)):
         inventory.states.append(LogFile(host, path, display, "nova-api", "state"))
         return
-    if name.endswith(_NOT_LOGS) or name.startswith(_NOT_LOG_NAMES) or name.startswith(_HARNESS):
+    harness = name.startswith(_HARNESS)
+    not_log = harness or name.endswith(_NOT_LOGS) or name.startswith(_NOT_LOG_NAMES)
+    named = name.endswith(_CAPTURE_NAMES)
+    if not harness and (named or not not_log) and _saved_answers(path, host, display, named, inventory):
+        return
+    if not_log:
         inventory.skipped.append(display)
         return
     try:
