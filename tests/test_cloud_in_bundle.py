@@ -27,6 +27,7 @@ DATA = Path(__file__).parent / "data" / "cloud"
 def _bundle(tmp_path: Path, scenario: str, capture: str | None, name: str = "check-cloud.json") -> Path:
     bundle = tmp_path / scenario
     shutil.copytree(CORPUS / scenario, bundle)
+    (bundle / "check-cloud.json").unlink(missing_ok=True)  # the corpus's own capture, where a scenario saved one
     if capture is not None:
         shutil.copy(DATA / f"{capture}.json", bundle / name)
     return bundle
