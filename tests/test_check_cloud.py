@@ -38,7 +38,7 @@ import pytest
 
 from conftest import run_cli
 from stacksleuth.probes.cloud import locale_of
-from stacksleuth.probes.cloud_api import load
+from stacksleuth.probes.cloud_capture import load
 from stacksleuth.probes.cloud_facts import cloud_facts
 from stacksleuth.probes.cloud_server import last_line
 

@@ -18,9 +18,7 @@ from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as sdk
 
 from stacksleuth.errors import StacksleuthError
-from stacksleuth.probes.cloud_capture import ANSWERS_SCHEMA, Answers, load, save
-
-__all__ = ["ANSWERS_SCHEMA", "Answers", "CloudError", "cloud_answers", "connect", "load", "save", "server_answers"]
+from stacksleuth.probes.cloud_capture import ANSWERS_SCHEMA, Answers
 
 _TIMEOUT = 30  # seconds per call: a black-holed API must not hang the check
 _PAGE = 500  # items per list call; lists are followed by marker, at most _PAGES pages

@@ -38,6 +38,11 @@ def load(path: Path, kind: str) -> Answers:
     return data
 
 
+def opens_like_save(head: bytes) -> bool:
+    """`{` alone on the first line, as `save` writes a capture (JSON-lines logs start `{"`)."""
+    return head.lstrip(b"\xef\xbb\xbf").startswith((b"{\n", b"{\r\n"))
+
+
 def kind_of(path: Path, pretty_only: bool = False) -> str | None:
     """`cloud` or `server` when `path` is a capture (its top-level `schema` and `kind`), else None.
 
@@ -48,8 +53,7 @@ def kind_of(path: Path, pretty_only: bool = False) -> str | None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
-            opening = head.lstrip(b"\xef\xbb\xbf")
-            if not (opening.startswith((b"{\n", b"{\r\n")) if pretty_only else opening.lstrip().startswith(b"{")):
+            if not (opens_like_save(head) if pretty_only else head.lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"{")):
                 return None
             if os.fstat(fh.fileno()).st_size > _MAX_BYTES:
                 return None

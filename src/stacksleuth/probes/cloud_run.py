@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stacksleuth.probes import cloud, cloud_api, cloud_server
+from stacksleuth.probes import cloud, cloud_api, cloud_capture, cloud_server
 from stacksleuth.probes.cloud_facts import Source, cloud_facts, server_facts
 from stacksleuth.probes.run import document
 
@@ -31,11 +31,11 @@ def server_document(uuid: str, os_cloud: str | None, replay: Path | None, save: 
 
 def _answers(kind: str, os_cloud: str | None, replay: Path | None, save: Path | None, ask: Any) -> dict[str, Any]:
     if replay is not None:
-        answers: dict[str, Any] = cloud_api.load(replay, kind)
+        answers: dict[str, Any] = cloud_capture.load(replay, kind)
     else:
         answers = ask(cloud_api.connect(os_cloud))
     if save is not None:
-        cloud_api.save(answers, save)
+        cloud_capture.save(answers, save)
     return answers
 
 

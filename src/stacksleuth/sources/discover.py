@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stacksleuth.errors import SourceError
 from stacksleuth.parsers.registry import sniff
-from stacksleuth.probes.cloud_capture import kind_of
+from stacksleuth.probes.cloud_capture import kind_of, opens_like_save
 from stacksleuth.services import service_for
 from stacksleuth.sources.interface import SAVED_ANSWERS, Inventory, LogFile
 from stacksleuth.sources.openers import open_binary, open_text
@@ -253,11 +253,9 @@ def _add(path: Path, host: str, root: Path, display: str, inventory: Inventory) 
         inventory.states.append(LogFile(host, path, display, "nova-api", "state"))
         return
     harness = name.startswith(_HARNESS)
-    not_log = harness or name.endswith(_NOT_LOGS) or name.startswith(_NOT_LOG_NAMES)
-    named = name.endswith(_CAPTURE_NAMES)
-    if not harness and (named or not not_log) and _saved_answers(path, host, display, named, inventory):
+    if not harness and name.endswith(_CAPTURE_NAMES) and _saved_answers(path, host, display, True, inventory):
         return
-    if not_log:
+    if harness or name.endswith(_NOT_LOGS) or name.startswith(_NOT_LOG_NAMES):
         inventory.skipped.append(display)
         return
     try:
@@ -272,6 +270,8 @@ def _add(path: Path, host: str, root: Path, display: str, inventory: Inventory) 
     if _looks_binary(head):
         inventory.problems.append(f"{display}: binary file (not text), skipped")
         return
+    if opens_like_save(head) and _saved_answers(path, host, display, False, inventory):
+        return  # a capture saved under a log-like name; other logs are not opened again for it
     service = service_for(parts)
     try:
         fmt = sniff(path, service)
